@@ -1,0 +1,1 @@
+"""Extraction backends: each turns a document's chunks into candidate items."""

@@ -1,0 +1,52 @@
+"""The one small interface every extraction backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from reportsum.models import RejectedItem, Usage
+
+if TYPE_CHECKING:
+    from reportsum.chunk import Chunk
+    from reportsum.ground import GroundingSource
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An item a backend proposes; the pipeline grounds it before it may reach a summary.
+
+    `hint` is where the backend believes the evidence starts in the document text (the rules
+    backend knows it exactly; a model backend passes its chunk's start), used to prefer the
+    nearest occurrence when a quote appears more than once.
+    """
+
+    section: str
+    text: str
+    evidence: str
+    chunk_index: int = 0
+    hint: int | None = None
+
+
+@dataclass
+class BackendResult:
+    candidates: list[Candidate] = field(default_factory=list)
+    rejected: list[RejectedItem] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Backend(Protocol):
+    """Extracts candidate items from one document.
+
+    `text` is the document's (cleaned) text; `chunks` cover it, each with its offset into
+    `text`; `grounding` is built once over `text` and is what validators check against.
+    """
+
+    name: str
+    model: str | None
+
+    async def extract(
+        self, text: str, chunks: Sequence[Chunk], *, grounding: GroundingSource
+    ) -> BackendResult: ...

@@ -1,0 +1,163 @@
+"""Data contracts shared by every stage.
+
+Two families live here:
+
+* the **model-facing schema** (`ExtractItem`, `Extraction`): exactly what a language model is
+  asked to fill in, strict (extra fields forbidden, no empty strings);
+* the **output schema** (`DocumentSummary` and its parts): what reportsum writes, with spans
+  into the text as read, grounded numbers and rejected items.
+
+`schemas/*.json` are generated from these models (`python -m reportsum.schemas`); a test fails
+when they drift.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+SCHEMA_VERSION = "1.0"
+
+SECTIONS: tuple[str, ...] = ("achievements", "measures", "problems", "plans")
+"""The four sections, in output order."""
+
+SECTION_LABELS: dict[str, str] = {
+    "achievements": "成效 Achievements",
+    "measures": "措施 Measures",
+    "problems": "问题 Problems",
+    "plans": "打算 Plans",
+}
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+NumberKind = Literal[
+    "number",
+    "percent",
+    "percentage-point",
+    "ratio",
+    "multiple",
+    "range",
+    "fraction",
+    "ordinal",
+    "year",
+    "date",
+    "redacted",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- model-facing schema
+
+
+class ExtractItem(_Strict):
+    """One statement the model extracted, with the verbatim quote that supports it."""
+
+    text: NonEmpty = Field(description="简洁的陈述（保留原文数字）")
+    evidence: NonEmpty = Field(description="原文逐字引用，支撑该陈述")
+
+
+class Extraction(_Strict):
+    """What the model returns for one chunk: four lists, all required (may be empty)."""
+
+    achievements: list[ExtractItem] = Field(description="成效/成绩")
+    measures: list[ExtractItem] = Field(description="措施/做法/举措")
+    problems: list[ExtractItem] = Field(description="存在问题/不足/困难")
+    plans: list[ExtractItem] = Field(description="下一步/明年工作打算/目标/思路")
+
+
+# ---------------------------------------------------------------- output schema
+
+
+class NumberMention(_Strict):
+    """A quantitative mention found in the source by the number scanner."""
+
+    raw: str
+    value: float | None = Field(description="Value with magnitudes multiplied out; null if redacted")
+    unit: str = ""
+    kind: NumberKind
+    span: tuple[int, int] = Field(description="[start, end) in the text as read")
+    approx: str = Field("", description="Approximation word (余, 多, 近, 约, 超, 逾) if any")
+
+
+class SummaryItem(_Strict):
+    """A grounded item of a summary."""
+
+    text: str
+    evidence: str
+    span: tuple[int, int] | None = Field(
+        description="[start, end) of the evidence in the text as read"
+    )
+    numbers: list[NumberMention] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class RejectedItem(_Strict):
+    """An item that failed grounding: never part of the four sections."""
+
+    section: str
+    text: str
+    evidence: str = ""
+    reasons: list[str]
+
+
+class Usage(_Strict):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    calls: int = 0
+    cache_hits: int = 0
+
+
+class DocumentInfo(_Strict):
+    source: str
+    index: int = 0
+    title: str | None = None
+    issuer: str | None = None
+    period: str | None = None
+    sha256: str
+    chars: int
+    span: tuple[int, int] | None = Field(
+        None, description="[start, end) of this document in the text as read"
+    )
+    warnings: list[str] = Field(default_factory=list)
+
+
+class RunInfo(_Strict):
+    backend: str
+    model: str | None = None
+    prompt: str | None = None
+    prompt_version: str | None = None
+    prompt_hash: str | None = None
+    mode: str | None = None
+    run_id: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+
+
+class DocumentSummary(_Strict):
+    schema_version: str = SCHEMA_VERSION
+    document: DocumentInfo
+    run: RunInfo
+    achievements: list[SummaryItem] = Field(default_factory=list)
+    measures: list[SummaryItem] = Field(default_factory=list)
+    problems: list[SummaryItem] = Field(default_factory=list)
+    plans: list[SummaryItem] = Field(default_factory=list)
+    rejected: list[RejectedItem] = Field(default_factory=list)
+
+    def section(self, name: str) -> list[SummaryItem]:
+        if name not in SECTIONS:
+            raise KeyError(name)
+        items: list[SummaryItem] = getattr(self, name)
+        return items
+
+
+class FileSummary(_Strict):
+    """The JSON output for one input file: every report found in it."""
+
+    schema_version: str = SCHEMA_VERSION
+    source: str
+    documents: list[DocumentSummary]
+    errors: list[str] = Field(default_factory=list)
