@@ -1,0 +1,323 @@
+"""The pipeline: ingest -> clean -> split -> chunk -> extract -> ground -> merge.
+
+This is the Python API under the CLI. `summarise_text` and `summarise_file` return pydantic
+models; `summarise_paths` runs a batch and reports each file's outcome without letting one bad
+file stop the others.
+
+Grounding happens here for every backend: whatever a backend proposes is checked item by item
+against the document text, and only grounded items reach the four sections; the rest go to
+`rejected` with their reasons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from reportsum.backends.base import Backend, BackendResult
+from reportsum.chunk import chunk
+from reportsum.clean import clean
+from reportsum.ground import GroundingSource, check_item
+from reportsum.ingest import IngestError, RawDocument, iter_inputs, read_file
+from reportsum.merge import merge_items, merge_rejected
+from reportsum.models import (
+    SECTIONS,
+    DocumentInfo,
+    DocumentSummary,
+    FileSummary,
+    NumberMention,
+    RejectedItem,
+    RunInfo,
+    SummaryItem,
+)
+from reportsum.split import DocPart, split
+from reportsum.textmap import MappedText
+
+DEFAULT_CHUNK_CHARS = 1800
+
+
+class ConfigError(Exception):
+    """Settings that cannot work (unknown backend, no model name, bad prompt...)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides how documents are summarised.
+
+    `backend` is "rules" or "openai"; `resolve_backend` picks it from the other settings and the
+    environment when it is None.
+    """
+
+    backend: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    mode: str = "tools"
+    concurrency: int = 4
+    chunk_chars: int = DEFAULT_CHUNK_CHARS
+    prompt: str = "default"
+    max_reasks: int = 2
+    timeout: float = 120.0
+    max_retries: int = 4
+
+
+def resolve_backend(settings: Settings, env: dict[str, str] | None = None) -> Settings:
+    """Fill in backend, model, base URL and key from the environment.
+
+    `openai` when asked for, or when a base URL or API key is given (flags or
+    OPENAI_BASE_URL / OPENAI_API_KEY); otherwise `rules`. REPORTSUM_MODEL sets the model.
+    """
+    env = dict(os.environ) if env is None else env
+    base_url = settings.base_url or env.get("OPENAI_BASE_URL") or None
+    api_key = settings.api_key or env.get("OPENAI_API_KEY") or None
+    model = settings.model or env.get("REPORTSUM_MODEL") or None
+    backend = settings.backend
+    if backend is None:
+        backend = "openai" if (base_url or api_key) else "rules"
+    if backend not in ("rules", "openai"):
+        raise ConfigError(f"unknown backend {backend!r}: choose 'openai' or 'rules'")
+    if backend == "openai":
+        if settings.mode not in ("tools", "json", "md_json"):
+            raise ConfigError(f"unknown mode {settings.mode!r}: choose tools, json or md_json")
+        if not model:
+            model = "gpt-4o-mini"
+    if settings.concurrency < 1:
+        raise ConfigError("concurrency must be at least 1")
+    if settings.chunk_chars < 200:
+        raise ConfigError("chunk-chars must be at least 200")
+    return replace(settings, backend=backend, base_url=base_url, api_key=api_key, model=model)
+
+
+def make_backend(settings: Settings, **hooks: object) -> Backend:
+    """Build the backend the (resolved) settings name. `hooks` go to the model backend."""
+    if settings.backend == "rules":
+        from reportsum.backends.rules import RulesBackend
+
+        return RulesBackend()
+    from reportsum.backends.llm import LLMSettings, OpenAIBackend
+    from reportsum.prompts import PromptError, load_prompt
+
+    try:
+        prompt = load_prompt(settings.prompt)
+    except PromptError as exc:
+        raise ConfigError(str(exc)) from exc
+    assert settings.model is not None
+    llm = LLMSettings(
+        model=settings.model,
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        mode=settings.mode,
+        concurrency=settings.concurrency,
+        max_reasks=settings.max_reasks,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+        prompt=prompt,
+    )
+    return OpenAIBackend(llm, **hooks)  # type: ignore[arg-type]
+
+
+def _run_info(backend: Backend, result: BackendResult) -> RunInfo:
+    prompt = getattr(backend, "prompt", None)
+    settings = getattr(backend, "settings", None)
+    return RunInfo(
+        backend=backend.name,
+        model=backend.model,
+        prompt=getattr(prompt, "name", None),
+        prompt_version=str(prompt.version) if prompt is not None else None,
+        prompt_hash=getattr(prompt, "sha256", None),
+        mode=getattr(settings, "mode", None),
+        usage=result.usage,
+    )
+
+
+def ground_result(
+    part: DocPart, result: BackendResult, grounding: GroundingSource
+) -> tuple[dict[str, list[SummaryItem]], list[RejectedItem]]:
+    """Check every candidate; grounded ones become items, the others rejections."""
+    text: MappedText = part.text
+    sections: dict[str, list[SummaryItem]] = {s: [] for s in SECTIONS}
+    rejected = list(result.rejected)
+    for cand in result.candidates:
+        if cand.section not in sections:
+            rejected.append(
+                RejectedItem(
+                    section=cand.section,
+                    text=cand.text,
+                    evidence=cand.evidence,
+                    reasons=[f"unknown section {cand.section!r}"],
+                )
+            )
+            continue
+        check = check_item(grounding, cand.text, cand.evidence, near=cand.hint)
+        if not check.ok or check.span is None:
+            rejected.append(
+                RejectedItem(
+                    section=cand.section,
+                    text=cand.text,
+                    evidence=cand.evidence,
+                    reasons=list(check.reasons) or ["evidence not found in source"],
+                )
+            )
+            continue
+        s, e = check.span
+        numbers = [
+            NumberMention(
+                raw=m.raw,
+                value=m.value,
+                unit=m.unit,
+                kind=m.kind,  # type: ignore[arg-type]
+                span=text.span_to_original(m.start, m.end),
+                approx=m.approx,
+            )
+            for m in check.numbers
+        ]
+        sections[cand.section].append(
+            SummaryItem(
+                text=cand.text.strip(),
+                evidence=text.text[s:e],
+                span=text.span_to_original(s, e),
+                numbers=numbers,
+                warnings=list(check.warnings),
+            )
+        )
+    return {k: merge_items(v) for k, v in sections.items()}, merge_rejected(rejected)
+
+
+async def summarise_part(
+    part: DocPart,
+    backend: Backend,
+    *,
+    source: str,
+    sha256: str,
+    chunk_chars: int = DEFAULT_CHUNK_CHARS,
+    file_warnings: Sequence[str] = (),
+) -> DocumentSummary:
+    """Summarise one report (one part of a file)."""
+    doc_text = part.text.text
+    chunks = chunk(doc_text, max_chars=chunk_chars)
+    grounding = GroundingSource(doc_text)
+    result = await backend.extract(doc_text, chunks, grounding=grounding)
+    sections, rejected = ground_result(part, result, grounding)
+    warnings = list(dict.fromkeys([*file_warnings, *part.warnings, *result.warnings]))
+    info = DocumentInfo(
+        source=source,
+        index=part.index,
+        title=part.title,
+        issuer=part.issuer,
+        period=part.period,
+        sha256=sha256,
+        chars=len(doc_text),
+        span=part.text.span_to_original(0, len(doc_text)) if doc_text else None,
+        warnings=warnings,
+    )
+    return DocumentSummary(document=info, run=_run_info(backend, result), rejected=rejected, **sections)
+
+
+async def summarise_raw(
+    raw: RawDocument, backend: Backend, *, source: str | None = None, chunk_chars: int = DEFAULT_CHUNK_CHARS
+) -> FileSummary:
+    """Summarise every report in a file already read."""
+    cleaned = clean(raw.text)
+    parts = split(cleaned.text)
+    src = source or str(raw.path)
+    if not parts:
+        raise IngestError(f"{src}: no report text left after removing page noise")
+    docs = await asyncio.gather(
+        *(
+            summarise_part(
+                p, backend, source=src, sha256=raw.sha256, chunk_chars=chunk_chars,
+                file_warnings=cleaned.warnings,
+            )
+            for p in parts
+        )
+    )
+    return FileSummary(source=src, documents=list(docs))
+
+
+def _run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def summarise_text(
+    text: str, *, source: str = "<text>", settings: Settings | None = None, backend: Backend | None = None
+) -> list[DocumentSummary]:
+    """Summarise a report given as a string; returns one summary per report found in it."""
+    import hashlib
+
+    settings = resolve_backend(settings or Settings(backend="rules"))
+    backend = backend or make_backend(settings)
+    raw = RawDocument(
+        path=Path(source),
+        text=text,
+        encoding="utf-8",
+        kind="text",
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+    return _run(summarise_raw(raw, backend, source=source, chunk_chars=settings.chunk_chars)).documents
+
+
+def summarise_file(
+    path: str | Path, *, settings: Settings | None = None, backend: Backend | None = None
+) -> FileSummary:
+    """Summarise every report in one file (txt, docx, pdf, html). Raises IngestError."""
+    settings = resolve_backend(settings or Settings(backend="rules"))
+    backend = backend or make_backend(settings)
+    raw = read_file(Path(path))
+    return _run(summarise_raw(raw, backend, chunk_chars=settings.chunk_chars))
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one input file in a batch."""
+
+    path: Path
+    summary: FileSummary | None = None
+    error: str | None = None
+
+
+async def summarise_paths(
+    paths: Sequence[Path],
+    backend: Backend,
+    *,
+    chunk_chars: int = DEFAULT_CHUNK_CHARS,
+    max_files_in_flight: int = 8,
+    on_done: Callable[[FileOutcome], None] | None = None,
+) -> list[FileOutcome]:
+    """Summarise many files; one file's failure is recorded and never stops the others.
+
+    Files run concurrently (bounded) so a model backend's shared call pool stays busy across
+    documents; outcomes come back in input order.
+    """
+    gate = asyncio.Semaphore(max_files_in_flight)
+
+    async def one(path: Path) -> FileOutcome:
+        async with gate:
+            try:
+                raw = read_file(path)
+                summary = await summarise_raw(raw, backend, chunk_chars=chunk_chars)
+                outcome = FileOutcome(path, summary=summary)
+            except IngestError as exc:
+                outcome = FileOutcome(path, error=str(exc))
+            except Exception as exc:  # noqa: BLE001 - one bad document must not lose the batch
+                outcome = FileOutcome(path, error=f"{path}: {type(exc).__name__}: {exc}")
+            if on_done is not None:
+                on_done(outcome)
+            return outcome
+
+    return list(await asyncio.gather(*(one(p) for p in paths)))
+
+
+__all__ = [
+    "ConfigError",
+    "FileOutcome",
+    "Settings",
+    "iter_inputs",
+    "make_backend",
+    "resolve_backend",
+    "summarise_file",
+    "summarise_paths",
+    "summarise_text",
+]
