@@ -55,14 +55,14 @@ def test_unknown_run_is_a_clear_error(tmp_path):
 
 
 def test_api_key_and_url_path_never_stored(tmp_path):
-    settings = {"api_key": "sk-SECRET123", "base_url": "http://127.0.0.1:9999/v1?token=abc", "model": "m"}
-    assert safe_settings(settings) == {"base_url_host": "127.0.0.1:9999", "model": "m"}
+    settings = {"api_key": "sk-SECRET123", "base_url": "http://u:pw@127.0.0.1:9999/v1?token=abc", "model": "m"}
+    assert safe_settings(settings) == {"base_url": "http://127.0.0.1:9999/v1", "model": "m"}
     assert base_url_host("https://api.example.com/v1") == "api.example.com"
     path = tmp_path / "s.db"
     with Store(path) as st:
         st.start_run(command="summarise", backend="openai", base_url=settings["base_url"], settings=settings)
     stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
-    assert b"SECRET123" not in stored and b"token=abc" not in stored
+    assert b"SECRET123" not in stored and b"token=abc" not in stored and b"pw@" not in stored
     assert b"127.0.0.1:9999" in stored
 
 

@@ -6,9 +6,10 @@ Exit codes: 0 all done, 1 some input failed (or, for verify, some number ungroun
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -16,16 +17,12 @@ import typer
 
 from reportsum import __version__
 from reportsum.atomic import write_text_atomic
-from reportsum.ingest import IngestError, iter_inputs
-from reportsum.pipeline import (
-    ConfigError,
-    FileOutcome,
-    Settings,
-    make_backend,
-    resolve_backend,
-    summarise_paths,
-)
+from reportsum.ingest import IngestError, RawDocument, iter_inputs
+from reportsum.models import DocumentSummary, FileSummary
+from reportsum.pipeline import ConfigError, FileOutcome, Settings, resolve_backend
 from reportsum.render import FORMATS, SUFFIX, render
+from reportsum.runner import BatchResult, run_batch
+from reportsum.store import Store, StoreError, default_store_path
 
 app = typer.Typer(
     name="reportsum",
@@ -91,6 +88,54 @@ def output_names(paths: list[Path], roots: list[Path], fmt: str) -> dict[Path, P
     return out
 
 
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="SQLite run store (default: $REPORTSUM_HOME/reportsum.db or the "
+                 "user data directory)."),
+]
+
+
+def _open_store(path: Path | None) -> Store:
+    try:
+        return Store(path or default_store_path())
+    except StoreError as exc:
+        raise _fail_usage(str(exc)) from None
+
+
+def _write_outcomes(
+    out: Path | None, fmt: str, names: dict[Path, Path], failures: list[str]
+) -> Callable[[FileOutcome], None]:
+    def done(outcome: FileOutcome) -> None:
+        if outcome.error is not None or outcome.summary is None:
+            _err(f"reportsum: failed: {outcome.error}")
+            return
+        text = render(outcome.summary, fmt, outcome.raw.text if outcome.raw else None)
+        if out is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        target = out / names.get(outcome.path, Path(outcome.path.name + SUFFIX[fmt]))
+        try:
+            write_text_atomic(target, text)
+        except OSError as exc:
+            failures.append(f"{target}: {exc.strerror}")
+            _err(f"reportsum: failed: cannot write {target}: {exc.strerror}")
+
+    return done
+
+
+def _finish(result: BatchResult, extra_failures: list[str]) -> None:
+    u = result.usage
+    _err(
+        f"reportsum: run {result.run_id}: {len(result.outcomes) - len(result.failures)} of "
+        f"{len(result.outcomes)} files summarised ({result.documents} documents), "
+        f"{len(result.failures)} failed; {u.calls} model calls, {u.cache_hits} cache hits, "
+        f"{u.total_tokens} tokens, {result.seconds:.1f}s"
+    )
+    if result.failures or extra_failures:
+        raise typer.Exit(1)
+
+
 @app.command()
 def summarise(
     paths: Annotated[
@@ -103,7 +148,8 @@ def summarise(
     ] = None,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="json (one object per file), jsonl (one "
-                          "document per line) or md (Markdown).")
+                          "document per line), md (Markdown) or html (a page per file, evidence "
+                          "highlighted in the source).")
     ] = "json",
     backend: Annotated[
         str | None,
@@ -134,10 +180,15 @@ def summarise(
     max_reasks: Annotated[
         int, typer.Option("--max-reasks", help="Times a model is asked to fix ungrounded items.")
     ] = 2,
+    store: StoreOpt = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Call the model even when the cache has the answer.")
+    ] = False,
 ) -> None:
     """Summarise every report in PATHS into achievements, measures, problems and plans.
 
     Every number in the output is checked against the source; items that fail go to `rejected`.
+    Each run is recorded in the store (see `reportsum runs`).
     """
     if fmt not in FORMATS:
         raise _fail_usage(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
@@ -149,7 +200,6 @@ def summarise(
             )
         )
         inputs = iter_inputs(paths)
-        engine = make_backend(settings)
     except (ConfigError, IngestError) as exc:
         raise _fail_usage(str(exc)) from None
     if not inputs:
@@ -162,34 +212,147 @@ def summarise(
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise _fail_usage(f"cannot create output folder {out}: {exc.strerror}") from None
-
     failures: list[str] = []
-
-    def done(outcome: FileOutcome) -> None:
-        if outcome.error is not None or outcome.summary is None:
-            failures.append(outcome.error or str(outcome.path))
-            _err(f"reportsum: failed: {outcome.error}")
-            return
-        text = render(outcome.summary, fmt)
-        if out is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-            return
-        target = out / names[outcome.path]
+    with _open_store(store) as st:
         try:
-            write_text_atomic(target, text)
-        except OSError as exc:
-            failures.append(f"{target}: {exc.strerror}")
-            _err(f"reportsum: failed: cannot write {target}: {exc.strerror}")
+            result = run_batch(st, settings, paths=inputs, use_cache=not no_cache,
+                               on_done=_write_outcomes(out, fmt, names, failures))
+        except ConfigError as exc:
+            raise _fail_usage(str(exc)) from None
+    _finish(result, failures)
 
-    outcomes = asyncio.run(
-        summarise_paths(inputs, engine, chunk_chars=settings.chunk_chars, on_done=done)
-    )
-    ok = sum(1 for o in outcomes if o.error is None)
-    docs = sum(len(o.summary.documents) for o in outcomes if o.summary is not None)
-    _err(f"reportsum: {ok} of {len(outcomes)} files summarised ({docs} documents), {len(failures)} failed")
-    if failures:
-        raise typer.Exit(1)
+
+def _fmt_time(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+@app.command()
+def runs(
+    store: StoreOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs to list.")] = 20,
+) -> None:
+    """List runs, newest first: id, time, backend, model, prompt, documents, items, rejected,
+    tokens, calls, cache hits and estimated cost."""
+    from reportsum.prices import estimate_cost, load_prices
+
+    with _open_store(store) as st:
+        rows = st.runs(limit)
+        prices = load_prices(st.path.parent)
+    typer.echo("id\ttime\tbackend\tmodel\tprompt\tdocs\titems\trejected\ttokens\tcalls\tcache_hits\tcost\toutcome")
+    for r in rows:
+        cost = estimate_cost(r.model, r.usage, prices)
+        prompt = f"{r.prompt_name}@{r.prompt_version}" if r.prompt_name else "-"
+        typer.echo("\t".join(str(x) for x in (
+            r.id, _fmt_time(r.created), r.backend, r.model or "-", prompt, r.documents, r.items,
+            r.rejected, r.usage.get("total_tokens", 0), r.usage.get("calls", 0),
+            r.usage.get("cache_hits", 0), "-" if cost is None else f"{cost:.4f}", r.outcome,
+        )))
+
+
+@app.command()
+def show(
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run id (a unique prefix, or 'last').")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json or md.")] = "json",
+    store: StoreOpt = None,
+) -> None:
+    """Print a run's summaries."""
+    if fmt not in ("json", "md"):
+        raise _fail_usage("--format must be json or md")
+    with _open_store(store) as st:
+        try:
+            rid = st.run(run_id).id
+        except StoreError as exc:
+            raise _fail_usage(str(exc)) from None
+        docs = st.results(rid)
+        failed = st.failures(rid)
+    by_source: dict[str, list[DocumentSummary]] = {}
+    for d in docs:
+        by_source.setdefault(d.document.source, []).append(d)
+    for source, items in by_source.items():
+        sys.stdout.write(render(FileSummary(source=source, documents=items), fmt))
+    for source, error in failed:
+        _err(f"reportsum: {source}: failed in that run: {error}")
+
+
+@app.command()
+def regenerate(
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="The run whose documents to redo.")],
+    prompt: Annotated[str | None, typer.Option("--prompt", help="The other prompt (name or path).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model (default: the run's).")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint (default: the run's).")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", help="API key (env OPENAI_API_KEY).")] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="tools, json or md_json (default: the run's).")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="openai or rules (default: the run's).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write outputs into this folder.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json, jsonl or md (with --out).")] = "json",
+    store: StoreOpt = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Bypass the response cache.")] = False,
+) -> None:
+    """Re-run a run's documents with another prompt or model, as a new run (see `reportsum diff`)."""
+    if fmt not in FORMATS:
+        raise _fail_usage(f"unknown format {fmt!r}")
+    with _open_store(store) as st:
+        try:
+            row = st.run(run_id)
+        except StoreError as exc:
+            raise _fail_usage(str(exc)) from None
+        old = row.settings
+        try:
+            settings = resolve_backend(Settings(
+                backend=backend or row.backend,
+                model=model or row.model,
+                base_url=base_url or old.get("base_url"),
+                api_key=api_key,
+                mode=mode or row.mode or "tools",
+                concurrency=int(old.get("concurrency") or 4),
+                chunk_chars=int(old.get("chunk_chars") or 1800),
+                prompt=prompt or str(old.get("prompt") or "default"),
+                max_reasks=int(old.get("max_reasks") or 2),
+            ))
+        except ConfigError as exc:
+            raise _fail_usage(str(exc)) from None
+        raws = []
+        for source, sha in st.run_sources(row.id):
+            text = st.document_text(sha)
+            if text is None:
+                _err(f"reportsum: {source}: text not in the store, skipped")
+                continue
+            raws.append(RawDocument(path=Path(source), text=text, encoding="utf-8", kind="stored", sha256=sha))
+        if not raws:
+            raise _fail_usage(f"run {row.id} has no stored documents to regenerate")
+        failures: list[str] = []
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+        try:
+            result = run_batch(st, settings, raws=raws, command="regenerate", use_cache=not no_cache,
+                               parent_run=row.id,
+                               on_done=_write_outcomes(out, fmt, {}, failures) if out else None)
+        except ConfigError as exc:
+            raise _fail_usage(str(exc)) from None
+    typer.echo(result.run_id)
+    _finish(result, failures)
+
+
+@app.command()
+def diff(
+    run_a: Annotated[str, typer.Argument(metavar="RUN_A")],
+    run_b: Annotated[str, typer.Argument(metavar="RUN_B")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """Per document and section: items added and removed, numbers gained and lost, rejections."""
+    from reportsum.rundiff import diff_runs, format_diff
+
+    with _open_store(store) as st:
+        try:
+            a, b = st.run(run_a).id, st.run(run_b).id
+        except StoreError as exc:
+            raise _fail_usage(str(exc)) from None
+        diffs = diff_runs(st.results(a), st.results(b))
+    if as_json:
+        typer.echo(json.dumps([d.to_dict() for d in diffs], ensure_ascii=False, indent=2))
+    else:
+        typer.echo(format_diff(diffs, a, b))
 
 
 @app.command()

@@ -276,6 +276,7 @@ class FileOutcome:
     path: Path
     summary: FileSummary | None = None
     error: str | None = None
+    raw: RawDocument | None = None
 
 
 async def summarise_paths(
@@ -298,7 +299,7 @@ async def summarise_paths(
             try:
                 raw = read_file(path)
                 summary = await summarise_raw(raw, backend, chunk_chars=chunk_chars)
-                outcome = FileOutcome(path, summary=summary)
+                outcome = FileOutcome(path, summary=summary, raw=raw)
             except IngestError as exc:
                 outcome = FileOutcome(path, error=str(exc))
             except Exception as exc:  # noqa: BLE001 - one bad document must not lose the batch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reportsum.models import SECTION_LABELS, SECTIONS, DocumentSummary, FileSummary
 
-FORMATS = ("json", "jsonl", "md")
+FORMATS = ("json", "jsonl", "md", "html")
 SUFFIX = {"json": ".json", "jsonl": ".jsonl", "md": ".md", "html": ".html"}
 
 
@@ -79,7 +79,12 @@ def render_markdown(summary: FileSummary) -> str:
     return "\n---\n\n".join(parts)
 
 
-def render(summary: FileSummary, fmt: str) -> str:
+def render(summary: FileSummary, fmt: str, source_text: str | None = None) -> str:
+    """Render in `fmt`; html also needs the text as read, to highlight evidence in it."""
+    if fmt == "html":
+        from reportsum.html import render_html
+
+        return render_html(summary, source_text or "")
     if fmt == "json":
         return render_json(summary)
     if fmt == "jsonl":

@@ -120,16 +120,22 @@ def base_url_host(url: str | None) -> str | None:
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "authorization", "password", "secret"}
 
 
+def safe_url(url: str | None) -> str | None:
+    """A base URL without user info, query or fragment (where credentials hide)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = base_url_host(url)
+    return f"{parts.scheme}://{host}{parts.path}" if host else None
+
+
 def safe_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """Settings without anything secret; base_url reduced to its host."""
+    """Settings without anything secret; base_url without credentials or query."""
     out: dict[str, Any] = {}
     for k, v in settings.items():
         if k.lower() in _SECRET_KEYS:
             continue
-        if k == "base_url":
-            out["base_url_host"] = base_url_host(v)
-            continue
-        out[k] = v
+        out[k] = safe_url(v) if k == "base_url" else v
     return out
 
 

@@ -1,0 +1,3 @@
+from reportsum.cli import main
+
+main()

@@ -1,0 +1,127 @@
+"""Runs: a batch of files summarised with the store recording everything.
+
+`run_batch` is what `summarise`, `regenerate` and `eval` share: it opens a run in the store,
+gives the model backend the store's response cache (unless disabled) and call recorder, keeps
+every document's text (so a run can be regenerated even if the files move) and result, and
+closes the run with its usage and outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reportsum.ingest import RawDocument
+from reportsum.models import Usage
+from reportsum.pipeline import FileOutcome, Settings, make_backend, summarise_paths, summarise_raw
+from reportsum.store import Store, StoreCache, StoreRecorder
+
+
+@dataclass
+class BatchResult:
+    run_id: str
+    outcomes: list[FileOutcome]
+    usage: Usage
+    seconds: float
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def documents(self) -> int:
+        return sum(len(o.summary.documents) for o in self.outcomes if o.summary is not None)
+
+
+def _add_usage(total: Usage, part: Usage) -> Usage:
+    return Usage(
+        prompt_tokens=total.prompt_tokens + part.prompt_tokens,
+        completion_tokens=total.completion_tokens + part.completion_tokens,
+        total_tokens=total.total_tokens + part.total_tokens,
+        calls=total.calls + part.calls,
+        cache_hits=total.cache_hits + part.cache_hits,
+    )
+
+
+def _settings_record(settings: Settings) -> dict[str, object]:
+    return {
+        "backend": settings.backend,
+        "model": settings.model,
+        "base_url": settings.base_url,
+        "mode": settings.mode,
+        "concurrency": settings.concurrency,
+        "chunk_chars": settings.chunk_chars,
+        "prompt": settings.prompt,
+        "max_reasks": settings.max_reasks,
+    }
+
+
+def run_batch(
+    store: Store,
+    settings: Settings,
+    *,
+    paths: Sequence[Path] = (),
+    raws: Sequence[RawDocument] = (),
+    command: str = "summarise",
+    use_cache: bool = True,
+    parent_run: str | None = None,
+    on_done: Callable[[FileOutcome], None] | None = None,
+) -> BatchResult:
+    """Summarise `paths` (read from disk) and/or `raws` (already read) as one recorded run."""
+    started = time.perf_counter()
+    hooks: dict[str, object] = {}
+    if settings.backend != "rules":
+        hooks["cache"] = StoreCache(store) if use_cache else None
+    backend = make_backend(settings, **hooks)
+    prompt = getattr(backend, "prompt", None) or getattr(getattr(backend, "settings", None), "prompt", None)
+    run_id = store.start_run(
+        command=command,
+        backend=settings.backend or "rules",
+        model=settings.model if settings.backend != "rules" else None,
+        base_url=settings.base_url if settings.backend != "rules" else None,
+        mode=settings.mode if settings.backend != "rules" else None,
+        prompt_name=getattr(prompt, "name", None),
+        prompt_version=str(prompt.version) if prompt is not None else None,
+        prompt_hash=getattr(prompt, "sha256", None),
+        settings=_settings_record(settings),
+        parent_run=parent_run,
+    )
+    if settings.backend != "rules" and hasattr(backend, "recorder"):
+        backend.recorder = StoreRecorder(store, run_id)
+
+    def record(outcome: FileOutcome) -> None:
+        if outcome.summary is not None and outcome.raw is not None:
+            store.put_document(outcome.raw.sha256, str(outcome.path), outcome.raw.text,
+                               outcome.summary.documents[0].document.title if outcome.summary.documents else None)
+            for doc in outcome.summary.documents:
+                doc.run.run_id = run_id
+                store.add_result(run_id, doc)
+        else:
+            store.add_failure(run_id, str(outcome.path), outcome.error or "failed")
+        if on_done is not None:
+            on_done(outcome)
+
+    async def go() -> list[FileOutcome]:
+        outcomes = await summarise_paths(paths, backend, chunk_chars=settings.chunk_chars, on_done=record)
+        for raw in raws:
+            try:
+                summary = await summarise_raw(raw, backend, source=str(raw.path), chunk_chars=settings.chunk_chars)
+                o = FileOutcome(raw.path, summary=summary, raw=raw)
+            except Exception as exc:  # noqa: BLE001 - one bad document must not lose the run
+                o = FileOutcome(raw.path, error=f"{raw.path}: {type(exc).__name__}: {exc}")
+            record(o)
+            outcomes.append(o)
+        return outcomes
+
+    outcomes: list[FileOutcome] = []
+    try:
+        outcomes = asyncio.run(go())
+    finally:
+        usage = Usage()
+        for o in outcomes:
+            for d in o.summary.documents if o.summary else []:
+                usage = _add_usage(usage, d.run.usage)
+        failures = [o.error or str(o.path) for o in outcomes if o.error is not None]
+        outcome = "ok" if outcomes and not failures else ("partial" if outcomes else "failed")
+        store.finish_run(run_id, usage=usage, outcome=outcome)
+    return BatchResult(run_id, outcomes, usage, time.perf_counter() - started, failures)
