@@ -25,13 +25,19 @@ def test_summarise_all_seeds_offline_to_json(tmp_path):
         fs = FileSummary.model_validate_json(p.read_text(encoding="utf-8"))
         assert fs.documents, p
         for doc in fs.documents:
-            assert doc.achievements, (p.name, doc.document.index)
+            if p.name.startswith("004") and doc.document.index == 2:
+                assert doc.plans  # 第三篇 is a plan, not a summary: it has no achievements
+            else:
+                assert doc.achievements, (p.name, doc.document.index)
             raw = open(fs.source, encoding="utf-8").read()
             for name in SECTIONS:
                 for item in doc.section(name):
                     a, b = item.span
-                    # The span indexes the text as read; cleaning may only have removed noise inside it.
-                    assert item.evidence[:4] in raw[a:b] and item.evidence[-2:] in raw[a:b]
+                    # The span indexes the text as read; cleaning may only have removed noise
+                    # inside it, so the evidence is a subsequence of it with the same ends.
+                    assert raw[a] == item.evidence[0] and raw[b - 1] == item.evidence[-1]
+                    chars = iter(raw[a:b])
+                    assert all(ch in chars for ch in item.evidence), item.evidence
     assert not list((tmp_path / "out").glob(".*.tmp"))
 
 

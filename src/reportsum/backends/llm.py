@@ -1,0 +1,484 @@
+"""The model backend: any OpenAI-compatible chat endpoint, through openai + instructor.
+
+Each chunk is one instructor call (bounded concurrency, shared pool when a semaphore is
+given). The response model is `Extraction` plus a validator that grounds every item against
+the document, so an ungrounded item makes instructor reask with the grounding reasons.
+Transport failures (429, 5xx, timeouts, dropped connections) are retried by the OpenAI SDK
+only; instructor retries validation failures only. When reasks run out, the last answer is
+parsed without the validator and every item goes back as a candidate: the pipeline grounds
+each one, so one bad item never costs the chunk its good ones. A chunk that still fails is
+a warning, never an exception: the other chunks' items are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, Self
+
+import instructor
+import openai
+from instructor import Mode
+from instructor.core.exceptions import (
+    IncompleteOutputException,
+    InstructorRetryException,
+    ResponseParsingError,
+)
+from instructor.utils import extract_json_from_codeblock
+from pydantic import ConfigDict, ValidationError, ValidationInfo, model_validator
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+
+from reportsum.backends.base import BackendResult, Candidate
+from reportsum.ground import check_item, reask_message
+from reportsum.models import SECTIONS, Extraction, Usage
+from reportsum.prompts import Prompt
+
+if TYPE_CHECKING:
+    from reportsum.chunk import Chunk
+    from reportsum.ground import GroundingSource
+
+MODES: dict[str, Mode] = {"tools": Mode.TOOLS, "json": Mode.JSON, "md_json": Mode.MD_JSON}
+
+# What instructor may reask for: the answer was not valid JSON, missed the tool call, or
+# failed validation (grounding included). API errors are deliberately absent.
+VALIDATION_ERRORS: tuple[type[Exception], ...] = (
+    ValidationError,
+    json.JSONDecodeError,
+    ResponseParsingError,
+)
+
+
+class GroundedExtraction(Extraction):
+    __doc__ = Extraction.__doc__
+    # Same title and docstring as Extraction, so the schema the model sees is Extraction's.
+    model_config = ConfigDict(title="Extraction")
+
+    @model_validator(mode="after")
+    def _grounded(self, info: ValidationInfo) -> Self:
+        """Reject the answer when any item fails grounding; the message is the reask."""
+        context = info.context or {}
+        source: GroundingSource | None = context.get("grounding")
+        if source is None:
+            return self
+        near = context.get("near")
+        problems = []
+        for section in SECTIONS:
+            for index, item in enumerate(getattr(self, section)):
+                check = check_item(source, item.text, item.evidence, near=near)
+                if not check.ok:
+                    problems.append(reask_message(section, index, check))
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+@functools.cache
+def schema_hash() -> str:
+    """sha256 of the JSON schema the model is asked to fill (Extraction's)."""
+    schema = json.dumps(Extraction.model_json_schema(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(schema.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class LLMSettings:
+    """How to reach the model and how hard to try.
+
+    `max_retries` is the SDK's transport retries (429/5xx/timeouts/connection errors, with
+    backoff honouring Retry-After); `max_reasks` bounds the validation reasks per chunk.
+    """
+
+    model: str
+    prompt: Prompt
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    mode: str = "tools"
+    concurrency: int = 4
+    max_reasks: int = 2
+    timeout: float = 120.0
+    max_retries: int = 4
+    temperature: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown mode {self.mode!r}: choose tools, json or md_json")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if self.max_reasks < 0 or self.max_retries < 0:
+            raise ValueError("max_reasks and max_retries must not be negative")
+
+
+class ResponseCache(Protocol):
+    """Final answers per chunk, keyed by `cache_key`."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def put(self, key: str, value: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One chunk's model exchange (all its attempts), for the run log."""
+
+    chunk_index: int
+    chunk_sha256: str
+    request_hash: str
+    response: dict[str, Any] | None
+    usage: dict[str, int]
+    latency_s: float
+    attempts: int
+    reasks: int
+    error: str | None = None
+
+
+class CallRecorder(Protocol):
+    def record(self, call: CallRecord) -> None: ...
+
+
+class DictCache:
+    """An in-memory ResponseCache."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        value = self.data.get(key)
+        return json.loads(json.dumps(value)) if value is not None else None
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        # Round-trip through JSON so the cache holds what a persistent store would.
+        self.data[key] = json.loads(json.dumps(value))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def cache_key(settings: LLMSettings, chunk_text: str) -> str:
+    """The key of a chunk's answer: everything that changes what the model is asked."""
+    parts = [
+        settings.model,
+        settings.mode,
+        settings.prompt.sha256,
+        schema_hash(),
+        _sha256(chunk_text),
+        repr(float(settings.temperature)),
+        str(settings.max_reasks),
+    ]
+    return _sha256(json.dumps(parts))
+
+
+@dataclass
+class _ChunkResult:
+    items: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    usage: tuple[int, int, int] = (0, 0, 0)
+    calls: int = 0
+    cache_hit: bool = False
+
+
+@dataclass
+class _Session:
+    """What one event loop's extract calls share: the call pool and the HTTP client."""
+
+    gate: asyncio.Semaphore
+    users: int = 0
+    http: openai.AsyncOpenAI | None = None
+    client: Any = None
+
+
+_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+)")
+_LIBRARY_LOGGERS = ("instructor", "openai", "httpx", "httpx2", "httpcore")
+
+
+def _scrub(message: str, secrets: set[str]) -> str:
+    for secret in secrets:
+        message = message.replace(secret, "***")
+    return _KEYLIKE.sub("***", message)
+
+
+class _RedactSecrets(logging.Filter):
+    """Takes API keys out of the log records of the libraries this backend drives.
+
+    instructor logs every failed call's error text at ERROR level, and an error body may
+    quote the key that was sent.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = _scrub(message, self.secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_LOG_FILTER = _RedactSecrets()
+
+
+def _guard_logs(secret: str | None) -> None:
+    if secret:
+        _LOG_FILTER.secrets.add(secret)
+    # Filters act only on the logger a record is created on, so every library logger gets one.
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in _LIBRARY_LOGGERS:
+            logger = logging.getLogger(name)
+            if _LOG_FILTER not in logger.filters:
+                logger.addFilter(_LOG_FILTER)
+    # Without a handler, instructor's per-failure ERROR lines would reach stderr through
+    # logging's last resort; the backend reports failures as warnings instead. Applications
+    # that configure logging still receive the records.
+    root = logging.getLogger("instructor")
+    if not any(isinstance(h, logging.NullHandler) for h in root.handlers):
+        root.addHandler(logging.NullHandler())
+
+
+def _usage_tuple(usage: Any) -> tuple[int, int, int]:
+    if usage is None:
+        return (0, 0, 0)
+    p = int(getattr(usage, "prompt_tokens", 0) or 0)
+    c = int(getattr(usage, "completion_tokens", 0) or 0)
+    t = int(getattr(usage, "total_tokens", 0) or 0) or p + c
+    return (p, c, t)
+
+
+def _items(extraction: Extraction) -> list[dict[str, str]]:
+    return [
+        {"section": section, "text": item.text, "evidence": item.evidence}
+        for section in SECTIONS
+        for item in getattr(extraction, section)
+    ]
+
+
+class OpenAIBackend:
+    """Extracts candidates chunk by chunk from an OpenAI-compatible endpoint."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        *,
+        cache: ResponseCache | None = None,
+        recorder: CallRecorder | None = None,
+        semaphore: asyncio.Semaphore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.prompt = settings.prompt
+        self.model: str | None = settings.model
+        self.cache = cache
+        self.recorder = recorder
+        self._semaphore = semaphore
+        self._system = settings.prompt.render_system()
+        self._secret = settings.api_key or os.environ.get("OPENAI_API_KEY") or None
+        _guard_logs(self._secret)
+        # HTTP clients and semaphores belong to one event loop, and a backend may serve
+        # several (each `asyncio.run`): one session per loop, closed when its last extract ends.
+        self._sessions: dict[asyncio.AbstractEventLoop, _Session] = {}
+
+    # ------------------------------------------------------------ public
+
+    async def extract(
+        self, text: str, chunks: Sequence[Chunk], *, grounding: GroundingSource
+    ) -> BackendResult:
+        """Candidates from every chunk; failed chunks become warnings, never exceptions."""
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)
+        if session is None:
+            session = self._sessions[loop] = _Session(
+                self._semaphore or asyncio.Semaphore(self.settings.concurrency)
+            )
+        session.users += 1
+        try:
+            results = await asyncio.gather(*(self._chunk(session, c, grounding) for c in chunks))
+        finally:
+            session.users -= 1
+            if session.users == 0:
+                del self._sessions[loop]
+                if session.http is not None:
+                    await session.http.close()
+        out = BackendResult()
+        p = c = t = calls = hits = 0
+        for chunk, res in zip(chunks, results, strict=True):
+            out.candidates.extend(
+                Candidate(
+                    section=i["section"], text=i["text"], evidence=i["evidence"],
+                    chunk_index=chunk.index, hint=chunk.start,
+                )
+                for i in res.items
+            )
+            out.warnings.extend(f"chunk {chunk.index}: {w}" for w in res.warnings)
+            p, c, t = p + res.usage[0], c + res.usage[1], t + res.usage[2]
+            calls += res.calls
+            hits += int(res.cache_hit)
+        out.usage = Usage(prompt_tokens=p, completion_tokens=c, total_tokens=t, calls=calls,
+                          cache_hits=hits)
+        return out
+
+    # ------------------------------------------------------------ internals
+
+    def _client(self, session: _Session) -> Any:
+        if session.client is None:
+            s = self.settings
+            session.http = openai.AsyncOpenAI(
+                base_url=s.base_url,
+                # Local servers take any key; the SDK refuses to start without one.
+                api_key=self._secret or "no-key",
+                max_retries=s.max_retries,
+                timeout=s.timeout,
+            )
+            session.client = instructor.from_openai(session.http, mode=MODES[s.mode])
+        return session.client
+
+    def _redact(self, message: str) -> str:
+        return _scrub(message, {self._secret} if self._secret else set())
+
+    def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, openai.APITimeoutError):
+            text = f"timed out after {self.settings.timeout:g}s"
+        elif isinstance(exc, openai.APIStatusError):
+            body = exc.body if isinstance(exc.body, dict) else {}
+            text = f"HTTP {exc.status_code} {body.get('message') or exc.message}"
+        elif isinstance(exc, openai.APIConnectionError):
+            text = f"connection failed ({exc.__cause__ or exc})"
+        else:
+            text = f"{type(exc).__name__}: {exc}"
+        text = " ".join(text.split())
+        return self._redact(text[:300])
+
+    def _answer_text(self, completion: Any) -> str:
+        message = completion.choices[0].message
+        if self.settings.mode == "tools":
+            calls = message.tool_calls or []
+            return (calls[0].function.arguments or "") if calls else (message.content or "")
+        content = message.content or ""
+        return extract_json_from_codeblock(content) if self.settings.mode == "md_json" else content
+
+    def _salvage(self, exc: InstructorRetryException) -> Extraction | None:
+        """The most recent failed answer that parses as an Extraction (no grounding)."""
+        for attempt in reversed(exc.failed_attempts or []):
+            if attempt.completion is None:
+                continue
+            try:
+                return Extraction.model_validate_json(self._answer_text(attempt.completion))
+            except (ValidationError, ValueError, AttributeError, IndexError):
+                continue
+        return None
+
+    async def _chunk(
+        self, session: _Session, chunk: Chunk, grounding: GroundingSource
+    ) -> _ChunkResult:
+        key = cache_key(self.settings, chunk.text)
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return _ChunkResult(items=list(hit.get("items", [])),
+                                    warnings=list(hit.get("warnings", [])), cache_hit=True)
+        async with session.gate:
+            started = time.perf_counter()
+            res, answer, error = await self._call(self._client(session), chunk, grounding)
+            latency = time.perf_counter() - started
+        # Only answers worth replaying are cached: never a failure, even a partly recovered one.
+        if answer is not None and not res.warnings and self.cache is not None:
+            self.cache.put(key, {"items": res.items, "warnings": res.warnings})
+        if self.recorder is not None:
+            self.recorder.record(CallRecord(
+                chunk_index=chunk.index,
+                chunk_sha256=_sha256(chunk.text),
+                request_hash=key,
+                response=answer,
+                usage=dict(zip(("prompt_tokens", "completion_tokens", "total_tokens"), res.usage,
+                               strict=True)),
+                latency_s=round(latency, 4),
+                attempts=res.calls,
+                reasks=max(res.calls - 1, 0),
+                error=error,
+            ))
+        return res
+
+    async def _call(
+        self, client: Any, chunk: Chunk, grounding: GroundingSource
+    ) -> tuple[_ChunkResult, dict[str, Any] | None, str | None]:
+        """One chunk through instructor: (result, final answer or None, error or None)."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.max_reasks + 1),
+            retry=retry_if_exception_type(VALIDATION_ERRORS),
+            reraise=True,
+        )
+        # Both messages are template variables: instructor renders every message with the
+        # context as Jinja, and a variable's value is never parsed, so `{{` in a report is safe.
+        context = {
+            "system": self._system,
+            "user": self.prompt.render_user(chunk.text, heading=chunk.heading),
+            "grounding": grounding,
+            "near": chunk.start,
+        }
+        messages = [
+            {"role": "system", "content": "{{ system }}"},
+            {"role": "user", "content": "{{ user }}"},
+        ]
+        try:
+            extraction, completion = await client.create_with_completion(
+                model=self.settings.model,
+                messages=messages,
+                response_model=GroundedExtraction,
+                context=context,
+                max_retries=retrying,
+                temperature=self.settings.temperature,
+            )
+        except IncompleteOutputException as exc:
+            usage = _usage_tuple(getattr(exc.last_completion, "usage", None))
+            res = _ChunkResult(usage=usage, calls=retrying.statistics.get("attempt_number", 1))
+            res.warnings.append("truncated answer (the model hit its output limit); "
+                                "try a smaller --chunk-chars")
+            return res, None, "truncated answer"
+        except InstructorRetryException as exc:
+            res = _ChunkResult(usage=_usage_tuple(exc.total_usage), calls=exc.n_attempts or 1)
+            cause = exc.__cause__ or exc
+            if not isinstance(cause, VALIDATION_ERRORS):
+                # The API call itself failed (after the SDK's retries), maybe during a reask.
+                error = f"model call failed: {self._describe(cause)}"
+                if exc.failed_attempts:
+                    error += " (kept the answer before it)"
+                res.warnings.append(error)
+                if not exc.failed_attempts:
+                    return res, None, error
+            salvaged = self._salvage(exc)
+            if salvaged is None:
+                last = exc.failed_attempts[-1].exception
+                error = (f"no usable answer after {res.calls} attempts: "
+                         f"{self._redact(' '.join(str(last).split())[:300])}")
+                res.warnings.append(error)
+                return res, None, error
+            res.items = _items(salvaged)
+            error = res.warnings[0] if res.warnings else "grounding failed after reasks"
+            return res, salvaged.model_dump(), error
+        res = _ChunkResult(
+            items=_items(extraction),
+            usage=_usage_tuple(completion.usage),
+            calls=retrying.statistics.get("attempt_number", 1),
+        )
+        return res, extraction.model_dump(), None
+
+
+__all__ = [
+    "CallRecord",
+    "CallRecorder",
+    "DictCache",
+    "GroundedExtraction",
+    "LLMSettings",
+    "OpenAIBackend",
+    "ResponseCache",
+    "cache_key",
+    "schema_hash",
+]

@@ -1,0 +1,333 @@
+"""The offline backend: verbatim sentences and clauses chosen by headings and cue words.
+
+No network, no model, deterministic. Every item's text and evidence are the same verbatim
+slice of the document, so grounding can only fail if the document changes under it.
+
+How an item is chosen:
+
+1. The document is cut into sentences (`reportsum.sentences`), each long sentence into clauses
+   at ；, at enumerations (一是…二是…) and at 其中/如/同时/并有, so a figure stays with its
+   subject and an item says one thing.
+2. A clause's section comes from the nearest enclosing heading whose short title names one
+   (存在问题 -> problems, 工作目标 -> plans, 成效 -> achievements, 工作措施 -> measures) and,
+   where no heading does, from cue words (增长/实现/获批 with a figure -> achievements,
+   加强/推进/组织 -> measures, 不足/薄弱/有待 -> problems, 将继续/力争/下一步 -> plans).
+3. Headings, site boilerplate, lead-ins (现将…总结如下) and clauses under 8 CJK characters are
+   skipped; each section keeps its best-scoring clauses (figures count most for achievements),
+   listed in document order.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reportsum.backends.base import BackendResult, Candidate
+from reportsum.sentences import Heading, find_headings, sentence_spans
+
+if TYPE_CHECKING:
+    from reportsum.chunk import Chunk
+    from reportsum.ground import GroundingSource
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_MIN_CJK = 8
+_MIN_CJK_PROBLEM = 4
+_LONG_CLAUSE = 60
+_MAX_HEADING_TITLE = 14
+
+# Heading titles that name a section; checked in this order ("主要工作进展和成效" is results).
+_HEADING_SECTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("problems", re.compile(r"问题|問題|不足|困难|困難|短板")),
+    ("plans", re.compile(r"打算|计划|計劃|思路|目标|目標|下一步|明年|规划|規劃|任务|任務")),
+    ("achievements", re.compile(r"成效|成绩|成績|进展|進展|情况|情況|成果")),
+    ("measures", re.compile(r"措施|做法|举措|舉措|主要工作")),
+)
+
+_UNIT = (
+    r"(?:%|％|‰|个百分点|倍|[万亿千百]*(?:元|人次|人|家|项|項|件|个|個|次|名|只|册|份|吨|噸|台|套|篇|所|"
+    r"期|亩|畝|届|屆|批|条|條|起|户|戶|村|种|種|支|座|平方米|千瓦|kwh|KW)|[万亿萬億])"
+)
+_FIGURE = re.compile(
+    rf"(?:\d+(?:[.,]\d+)*|[xX]{{1,4}}(?:\.[xX]+)?)\s*(?:余|多)?\s*{_UNIT}"
+    rf"|[二三四五六七八九十两百千]+[项項家件名个]"
+)
+_ACHIEVED = re.compile(
+    r"达到|达|達|增长|增長|提高|提升|完成|实现|實現|获|獲|认定|認定|立项|突破|新增|累计|累計|签约|"
+    r"建成|投产|落户|居|位列|列入|荣获|评为|通过|成功|首次|取得|授权|授權|超过|增加|翻番|同比|比上年|比去年"
+)
+_STRONG_ACHIEVED = re.compile(
+    r"获批|獲批|被认定|认定为|被评为|評為|荣获|通过.{0,12}验收|居.{0,8}前列|第一名|首位|"
+    r"达成.{0,30}(?:协议|意向|合作)|填补.{0,6}空白|国内领先|国际先进|达到.{0,10}水平|成功(?:举办|引进|申报|助力|创建)"
+)
+_MEASURE = re.compile(
+    r"加强|加強|推进|推進|实施|實施|组织|組織|开展|開展|建立|完善|召开|召開|制定|出台|举办|舉辦|引导|"
+    r"鼓励|強化|强化|深化|落实|落實|培育|推动|推動|注重|坚持|堅持|加大|设立|成立|修订|征集|宣传|培训|"
+    r"動員|动员|走访|辅导|申报|部署|搭建|打造|引进|聘请|扶持|健全|创建|實行|实行|抓"
+)
+_PROBLEM = re.compile(
+    r"不足|薄弱|不高|较少|較少|难以|難以|有待|不够|不夠|瓶颈|瓶頸|短板|滞后|制约|缺乏|不强|偏低|"
+    r"不健全|不理想|差距|困难|较弱|欠缺|不平衡|不充分|率低|偏少|较低|不完善|不明显"
+)
+# Without a 存在问题 heading only unambiguous shortfall words count, and not where the
+# sentence says what was done about them (针对…不足, 为了补足…短板).
+_PROBLEM_STRONG = re.compile(
+    r"不足|薄弱|不高|较少|較少|难以|難以|有待|不够|不夠|滞后|缺乏|不强|偏低|不健全|不理想|率低|偏少|较低|不完善"
+)
+_PROBLEM_SOLVED = re.compile(r"解决|解決|克服|缓解|緩解|破解|针对|針對|补足|弥补|补齐|为了|为此|面对")
+_PLAN = re.compile(
+    r"下一步|明年|今后|(?<!必)将(?:继续|进一步|着力|加快|加大|重点|全力|积极|大力|努力)|"
+    r"要(?:进一步|继续|加快|着力)|力争|计划(?:于|在|到)|拟"
+)
+_BOILERPLATE = re.compile(
+    r"文档|文檔|下载|VIP|版权|本站|网站|會員|会员|投稿|来源于|欢迎|點擊|点击|收藏|评论|关注|http|www\.|"
+    r"\.com|\.docx?\b|\.pdf\b|全文共|未完|省略|文章标题|热门文章|上传|付费|举报|如下[:：]?$"
+)
+_LEAD_IN = re.compile(r"(?:总结|總結|汇报|匯報|报告|報告)如下|现将|現將")
+_DOC_TITLE = re.compile(
+    r"(?:总结|總結|汇报|匯報|材料|报告|報告|规划|規劃|计划|計劃|打算|要点|要點|思路)$"
+)
+# Where a long clause splits so each part keeps its own subject and figures.
+_SPLIT = re.compile(r"[；;]|[，,](?=其中|如|同时|同時|并有|並有|此外|另外)|[，,:：]?(?=[一二三四五六七八九十]是)")
+_LEADING_ADVERBIAL = re.compile(
+    r"(?:今年以来|今年上半年|上半年|下半年|今年|去年|全年|近年来|近两年来|一年来|目前|截至目前|截止目前|"
+    r"同时|此外|另外|其中|[\dxX]{2,4}年(?:以来)?|\d{1,2}月(?:份)?)[，,]"
+)
+_EDGE = "，,。；;：:、 \t\n\u3000！？!?"
+_LIST_MARKER = re.compile(r"(?:\d{1,2}[、.．]|[（(]\d{1,2}[）)])(?!\d)")
+# A comma before a phrase that opens with one of these continues the same statement
+# ("…达到83334件,比上年同期增长13.2%").
+_DEPENDENT = re.compile(
+    r"[比较較占高低为為居达達增下提同其分并並且及和与與但而使以从從在]|同比|分别|分別|增长|增長|下降|提高"
+)
+_VERY_LONG = 90
+
+
+@dataclass(frozen=True)
+class _Piece:
+    start: int
+    end: int
+    section: str
+    score: float
+
+
+def _cjk(s: str) -> int:
+    return len(_CJK.findall(s))
+
+
+_REPORT_WORDS = re.compile(r"总结|總結|汇报|匯報|材料|报告|報告")
+
+
+def _heading_section(heading: Heading) -> str | None:
+    """The section a heading's title names, if it is short enough to be a section label.
+
+    Report titles (level 0, or 第N篇) name one only when they aren't a summary: "五年规划"
+    is all plans, "年度工作总结和明年工作打算" is not."""
+    title = heading.title
+    if heading.level <= 1:
+        if _REPORT_WORDS.search(title):
+            return None
+    elif len(title) > _MAX_HEADING_TITLE:
+        return None
+    for section, pattern in _HEADING_SECTIONS:
+        if pattern.search(title):
+            return section
+    return None
+
+
+def _is_doc_title(text: str, s: int, e: int) -> bool:
+    """A report title on its own line ("区科技工作汇报材料"): it starts a new context."""
+    line_start = text.rfind("\n", 0, s) + 1
+    line_end = text.find("\n", e)
+    line_end = len(text) if line_end < 0 else line_end
+    line = text[line_start:line_end].strip()
+    return (
+        line == text[s:e].strip()
+        and len(line) <= 30
+        and not re.search(r"[，,。；;：:]", line)
+        and _DOC_TITLE.search(line) is not None
+    )
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s] in _EDGE:
+        s += 1
+    while e > s and text[e - 1] in _EDGE:
+        e -= 1
+    m = _LIST_MARKER.match(text, s, e)
+    if m is not None:
+        s = m.end()
+    m = _LEADING_ADVERBIAL.match(text, s, e)
+    if m is not None and _cjk(text[m.end() : e]) >= _MIN_CJK:
+        s = m.end()
+    return s, e
+
+
+def _clauses(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """The sentence itself if short, else its parts at ；, enumerations and 其中/如/同时."""
+    if e - s <= _LONG_CLAUSE:
+        return [_trim(text, s, e)]
+    cuts = [s, *(m.start() for m in _SPLIT.finditer(text, s, e) if m.start() > s), e]
+    out: list[tuple[int, int]] = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        out.extend(_split_figures(text, *_trim(text, a, b)))
+    return out
+
+
+def _split_figures(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """Cut a very long clause at commas where a new subject with its own figure begins.
+
+    "全市专利申请量达到83334件,比上年同期增长13.2%,专利授权量达到58406件" becomes two items;
+    commas inside brackets and before dependent phrases (比…, 同比…, 占…) never cut.
+    """
+    if e - s <= _VERY_LONG:
+        return [(s, e)]
+    cuts = [s]
+    depth = 0
+    has_figure = False
+    i = s
+    while i < e:
+        ch = text[i]
+        if ch in "（(":
+            depth += 1
+        elif ch in "）)":
+            depth = max(depth - 1, 0)
+        elif ch in "，," and depth == 0:
+            nxt = text.find(",", i + 1, e)
+            nxt2 = text.find("，", i + 1, e)
+            stop = min(x for x in (nxt, nxt2, e) if x >= 0)
+            phrase = text[i + 1 : stop].lstrip()
+            has_figure = has_figure or bool(_FIGURE.search(text[cuts[-1] : i]))
+            if has_figure and _FIGURE.search(phrase) and not _DEPENDENT.match(phrase):
+                cuts.append(i + 1)
+                has_figure = False
+        i += 1
+    cuts.append(e)
+    return [_trim(text, a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+
+
+def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
+    """The section and score of one clause, or None when it says nothing worth listing."""
+    figures = len(_FIGURE.findall(piece))
+    achieved = len(_ACHIEVED.findall(piece))
+    strong = _STRONG_ACHIEVED.search(piece) is not None
+    measures = len(_MEASURE.findall(piece))
+    problem = _PROBLEM.search(piece) is not None
+    shortfall = _PROBLEM_STRONG.search(piece) is not None and not _PROBLEM_SOLVED.search(piece)
+    plan = _PLAN.search(piece) is not None
+    length_fit = 1.0 if 15 <= len(piece) <= 90 else (-1.0 if len(piece) > 160 else 0.0)
+
+    def ach() -> float:
+        return 2.0 * min(figures, 3) + min(achieved, 3) + (2.0 if strong else 0.0) + length_fit
+
+    def mea() -> float:
+        return min(measures, 3) + 0.5 * min(figures, 2) + length_fit
+
+    if hint == "problems":
+        return "problems", 1.0 + problem + length_fit
+    if hint == "plans":
+        return "plans", 1.0 + plan + 0.5 * min(figures, 2) + length_fit
+    if shortfall and figures == 0 and not strong:
+        return "problems", 1.0 + length_fit
+    if plan and not strong and not re.search(r"已|了", piece):
+        return "plans", 1.0 + plan + length_fit
+    if (figures and achieved) or figures >= 2 or strong:
+        return "achievements", ach()
+    if hint == "achievements" and (figures or achieved):
+        return "achievements", ach() - 1.0
+    if measures:
+        return "measures", mea() + (0.5 if hint == "measures" else 0.0)
+    if hint is not None and figures:
+        return hint, 0.5 + length_fit
+    return None
+
+
+def _candidate_pieces(text: str) -> list[_Piece]:
+    headings = find_headings(text)
+    heading_at = {h.start: h for h in headings}
+    stack: list[Heading] = []
+    k = 0
+    pieces: list[_Piece] = []
+    for s, e in sentence_spans(text):
+        while k < len(headings) and headings[k].start <= s:
+            h = headings[k]
+            while stack and stack[-1].level >= h.level:
+                stack.pop()
+            stack.append(h)
+            k += 1
+        if _is_doc_title(text, s, e):
+            stack[:] = [Heading(s, e, 0, "", text[s:e].strip())]
+            continue
+        h = heading_at.get(s)
+        if h is not None and _cjk(text[h.end : e]) < _MIN_CJK:
+            continue  # the sentence is the heading
+        sentence = text[s:e]
+        if _BOILERPLATE.search(sentence) or _LEAD_IN.search(sentence):
+            continue
+        hint = next(
+            (sec for sec in (_heading_section(x) for x in reversed(stack)) if sec), None
+        )
+        for a, b in _clauses(text, s, e):
+            piece = text[a:b]
+            n = _cjk(piece)
+            if n < _MIN_CJK_PROBLEM or _BOILERPLATE.search(piece):
+                continue
+            verdict = _classify(piece, hint)
+            if verdict is None:
+                continue
+            section, score = verdict
+            if n < _MIN_CJK and not (section == "problems" and _PROBLEM.search(piece)):
+                continue
+            pieces.append(_Piece(a, b, section, score))
+    return pieces
+
+
+def section_cap(text: str, max_items: int = 12, *, chars_per_item: int = 150) -> int:
+    """Items kept per section: `max_items`, or one per `chars_per_item` of a long report
+    (analysts list about that many in dense reports)."""
+    return max(max_items, len(text) // chars_per_item)
+
+
+def extract_candidates(
+    text: str, chunks: Sequence[Chunk] = (), *, max_items: int = 12
+) -> list[Candidate]:
+    """Verbatim candidates for `text`, at most `section_cap(text, max_items)` per section,
+    in document order.
+
+    `chunk_index` is the chunk holding each item's start (0 when no chunks are given) and
+    `hint` is the item's offset in `text`.
+    """
+    chosen: list[_Piece] = []
+    pieces = _candidate_pieces(text)
+    for section in ("achievements", "measures", "problems", "plans"):
+        mine = [p for p in pieces if p.section == section]
+        best = sorted(mine, key=lambda p: (-p.score, p.start))[: section_cap(text, max_items)]
+        chosen.extend(best)
+    chosen.sort(key=lambda p: p.start)
+    starts = [c.start for c in chunks]
+    out: list[Candidate] = []
+    for p in chosen:
+        quote = text[p.start : p.end]
+        index = chunks[max(bisect_right(starts, p.start) - 1, 0)].index if chunks else 0
+        out.append(Candidate(p.section, quote, quote, chunk_index=index, hint=p.start))
+    return out
+
+
+class RulesBackend:
+    """Offline default backend (see the module docstring for how items are chosen)."""
+
+    name = "rules"
+    model: str | None = None
+
+    def __init__(self, *, max_items: int = 12) -> None:
+        if max_items < 1:
+            raise ValueError(f"max_items must be positive, got {max_items}")
+        self.max_items = max_items
+
+    async def extract(
+        self, text: str, chunks: Sequence[Chunk], *, grounding: GroundingSource
+    ) -> BackendResult:
+        """Candidates for the whole `text`; `grounding` is not needed (quotes are verbatim)."""
+        return BackendResult(candidates=extract_candidates(text, chunks, max_items=self.max_items))

@@ -1,0 +1,155 @@
+"""Cut a document into chunks of whole sentences for the extraction backends.
+
+The text is first split into top-level sections (at the shallowest outline level that occurs
+at least twice: 第一篇 in a collection, 一、 in a single report), then into paragraphs, then into
+sentences, and whole units are packed greedily up to the budget *within* each section, also
+ending a chunk after "anchor" units picked by a hash of their content. Packing restarts at
+every section and at every anchor, so editing a paragraph changes only the chunks between the
+anchors around it; a cache keyed on chunk text keeps the rest.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+
+from reportsum.sentences import Heading, find_headings, sentence_spans
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """`text == document[start:start + len(text)]`; `heading` is the enclosing section's title."""
+
+    index: int
+    start: int
+    text: str
+    heading: str | None
+
+
+Span = tuple[int, int]
+
+# Anchors fall on one unit in (budget / this) on average, so a chunk holds a few paragraphs.
+_ANCHOR_CHARS = 250
+
+
+def _top_level(headings: list[Heading]) -> int | None:
+    """The shallowest level that occurs at least twice (a lone 第一部分 doesn't split much)."""
+    counts = Counter(h.level for h in headings)
+    repeated = [lvl for lvl, n in counts.items() if n >= 2]
+    if repeated:
+        return min(repeated)
+    return min(counts) if counts else None
+
+
+def _sections(text: str, spans: list[Span], headings: list[Heading]) -> list[list[Span]]:
+    top = _top_level(headings)
+    top_starts = {h.start for h in headings if h.level == top}
+    sections: list[list[Span]] = []
+    for s in spans:
+        if not sections or s[0] in top_starts:
+            sections.append([])
+        sections[-1].append(s)
+    return sections
+
+
+def _paragraphs(text: str, spans: list[Span], heading_starts: set[int]) -> list[list[Span]]:
+    """Runs of sentences; whitespace between sentences (a line break, or the space that a
+    scraped page left for one) or a heading starts a new paragraph. A heading-only paragraph
+    is glued to the next one so that no chunk ends with a bare heading."""
+    paras: list[list[Span]] = []
+    for s in spans:
+        gap = text[paras[-1][-1][1] : s[0]] if paras else ""
+        if not paras or gap or s[0] in heading_starts:
+            paras.append([s])
+        else:
+            paras[-1].append(s)
+    glued: list[list[Span]] = []
+    pending: list[Span] = []
+    for p in paras:
+        if len(p) == 1 and p[0][0] in heading_starts:
+            pending.extend(p)
+            continue
+        glued.append(pending + p)
+        pending = []
+    if pending:
+        glued.append(pending)
+    return glued
+
+
+def _units(paragraph: list[Span], max_chars: int) -> list[Span]:
+    """The paragraph as one unit if it fits, else its sentences (each may exceed the budget)."""
+    if paragraph[-1][1] - paragraph[0][0] <= max_chars:
+        return [(paragraph[0][0], paragraph[-1][1])]
+    return list(paragraph)
+
+
+def _is_anchor(text: str, unit: Span, modulus: int) -> bool:
+    """Whether a chunk must end after `unit`: decided by the unit's own content only."""
+    return zlib.crc32(text[unit[0] : unit[1]].encode("utf-8")) % modulus == 0
+
+
+def _pack(text: str, units: list[Span], max_chars: int) -> list[Span]:
+    """Greedy packing that also ends a chunk after every anchor unit.
+
+    Plain greedy packing lets one longer paragraph push every later boundary of the section;
+    anchors chosen by content (like rsync's rolling hash) resynchronise the packing after an
+    edit, so an edit changes the chunks up to the next anchor only.
+    """
+    modulus = max(2, max_chars // _ANCHOR_CHARS)
+    out: list[Span] = []
+    close = True
+    for u in units:
+        if not close and u[1] - out[-1][0] <= max_chars:
+            out[-1] = (out[-1][0], u[1])
+        else:
+            out.append(u)
+        close = _is_anchor(text, u, modulus)
+    return out
+
+
+def _enclosing(headings: list[Heading], starts: list[int]) -> list[str | None]:
+    """For each chunk start, the innermost heading above it that is still open."""
+    out: list[str | None] = []
+    stack: list[Heading] = []
+    k = 0
+    for start in starts:
+        while k < len(headings) and headings[k].start < start:
+            h = headings[k]
+            while stack and stack[-1].level >= h.level:
+                stack.pop()
+            stack.append(h)
+            k += 1
+        opening = [h for h in headings[k:k + 1] if h.start == start]
+        visible = list(stack)
+        if opening:
+            # A chunk that starts with its own heading is inside that heading's parent.
+            while visible and visible[-1].level >= opening[0].level:
+                visible.pop()
+        out.append(visible[-1].title if visible else None)
+    return out
+
+
+def chunk(text: str, *, max_chars: int = 1800) -> list[Chunk]:
+    """Split `text` into chunks of whole sentences of at most `max_chars` characters.
+
+    A sentence longer than the budget is a chunk of its own. Chunks cover every non-blank
+    character of `text`, in order, and are deterministic: unchanged sections give identical
+    chunks.
+    """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be positive, got {max_chars}")
+    spans = sentence_spans(text)
+    headings = find_headings(text)
+    heading_starts = {h.start for h in headings}
+    packed: list[Span] = []
+    for section in _sections(text, spans, headings):
+        units = [
+            u for para in _paragraphs(text, section, heading_starts) for u in _units(para, max_chars)
+        ]
+        packed.extend(_pack(text, units, max_chars))
+    titles = _enclosing(headings, [s for s, _ in packed])
+    return [
+        Chunk(index=i, start=s, text=text[s:e], heading=title)
+        for i, ((s, e), title) in enumerate(zip(packed, titles, strict=True))
+    ]

@@ -1,0 +1,418 @@
+"""Evidence location and the number grounding policy.
+
+`GroundingSource` is built once per document. `locate` finds a model's quote in it: exactly,
+then after normalising (whitespace, NFKC full/half width, traditional -> simplified per
+character, ruby pinyin such as 現(xiàn)), then, for quotes only, by fuzzy alignment with a
+high threshold. Normalisation is for matching only: a per-character map leads back to
+offsets in `source.text`.
+
+`check_item` applies the policy of grounding.md: every number of an item's text must equal
+a number inside its evidence span *as it stands in the source* (never the model's quote, and
+never by fuzzy string similarity): same value with magnitudes multiplied out, same kind,
+same unit where the text gives one; a dropped qualifier (3000余人 -> 3000人) is a warning, a
+qualifier that turns "more than" into "nearly" is a rejection; redacted placeholders only
+match the same placeholder. Derived numbers fail because they are not in the evidence.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from array import array
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from functools import cache, cached_property
+
+import opencc
+from rapidfuzz import fuzz
+
+from reportsum.numbers import Mention, decimals, magnitude, scan
+
+FUZZY_THRESHOLD = 90.0
+"""Minimum rapidfuzz partial-ratio score (0-100) for a quote located by fuzzy alignment."""
+FUZZY_MIN_CHARS = 10
+"""Quotes shorter than this (after normalising) must match exactly or normalised."""
+_FUZZY_WINDOW = 6000
+
+_RUBY = re.compile(r"(?<=[\u4e00-\u9fff])\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\)")
+_EXTRA = {"∶": ":", "“": '"', "”": '"', "‘": "'", "’": "'", "—": "-", "–": "-", "－": "-"}
+_T2S = opencc.OpenCC("t2s")
+
+_KIND_LABEL = {
+    "number": "数量",
+    "percent": "百分比",
+    "percentage-point": "百分点",
+    "ratio": "比例",
+    "multiple": "倍数",
+    "range": "区间",
+    "fraction": "分数",
+    "ordinal": "序数",
+    "year": "年份",
+    "date": "日期",
+    "redacted": "占位符",
+}
+_OVER = frozenset({"余", "餘", "多", "以上", "超", "超过", "逾", "突破"})
+_UNDER = frozenset({"近", "将近", "接近"})
+_UNIT_GROUPS = ({"人", "名", "位"}, {"个", "家"}, {"项", "个"}, {"次", "场"})
+
+
+@cache
+def _norm_char(c: str) -> str:
+    """What one character becomes in the matching form ('' if dropped)."""
+    if c.isspace():
+        return ""
+    if c in _EXTRA:
+        return _EXTRA[c]
+    s = _T2S.convert(c) if ord(c) > 0x2E80 else c
+    if len(s) != 1:
+        s = c  # a phrase-level conversion: keep the character (lengths must stay per-char)
+    return unicodedata.normalize("NFKC", s).lower()
+
+
+def normalize(text: str) -> tuple[str, array[int]]:
+    """The matching form of `text` and, per character of it, the offset in `text`."""
+    # ruby pinyin (現(xiàn)) is dropped; "(" check skips the regex pass for most texts
+    drops = [(m.start(), m.end()) for m in _RUBY.finditer(text)] if "(" in text else []
+    parts: list[str] = []
+    offsets = array("i")
+    di = 0
+    cache = _norm_char
+    for i, c in enumerate(text):
+        if di < len(drops) and i >= drops[di][0]:
+            if i < drops[di][1]:
+                continue
+            di += 1
+        n = cache(c)
+        if not n:
+            continue
+        parts.append(n)
+        if len(n) == 1:
+            offsets.append(i)
+        else:
+            offsets.extend([i] * len(n))
+    return "".join(parts), offsets
+
+
+@dataclass(frozen=True)
+class EvidenceMatch:
+    """Where a quote was found: [start, end) in `GroundingSource.text`.
+
+    `method` is "exact", "normalized" or "fuzzy"; `score` is 100 for the first two.
+    """
+
+    start: int
+    end: int
+    method: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ItemCheck:
+    """The verdict on one item. `ok` iff `reasons` is empty.
+
+    `span` is the evidence span in `source.text` (None if there is no evidence or it was not
+    found); `numbers` are the source mentions that ground the item's numbers (spans in
+    `source.text`); `reasons` go back to the model verbatim as a reask.
+    """
+
+    ok: bool
+    span: tuple[int, int] | None
+    numbers: tuple[Mention, ...]
+    reasons: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One failed number (or quote): the number as the item wrote it, and why."""
+
+    number: str
+    reason: str
+
+
+class GroundingSource:
+    """A document prepared once for grounding many items against it.
+
+    The normalised text and the scan of all mentions are computed lazily, on first need.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @cached_property
+    def _norm(self) -> tuple[str, array[int]]:
+        return normalize(self.text)
+
+    @cached_property
+    def mentions(self) -> tuple[Mention, ...]:
+        """Every mention in the source, in order."""
+        return tuple(scan(self.text))
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [m.start for m in self.mentions]
+
+    @cached_property
+    def _ends(self) -> list[int]:
+        # mentions never overlap, so ends are sorted too
+        return [m.end for m in self.mentions]
+
+    def mentions_in(self, start: int, end: int) -> tuple[Mention, ...]:
+        """Mentions overlapping [start, end) (a quote may cut a figure's unit off)."""
+        lo = bisect_right(self._ends, start)
+        hi = bisect_left(self._starts, end)
+        return self.mentions[lo:hi]
+
+    def locate(self, quote: str, *, near: int | None = None) -> EvidenceMatch | None:
+        """Find `quote` in the source; with `near`, prefer the occurrence closest to it."""
+        if not quote or not quote.strip():
+            return None
+        i = _find_near(self.text, quote, near)
+        if i >= 0:
+            return EvidenceMatch(i, i + len(quote), "exact", 100.0)
+        norm, offsets = self._norm
+        nq, _ = normalize(quote)
+        if not nq:
+            return None
+        near_n = None if near is None else bisect_left(offsets, near)
+        j = _find_near(norm, nq, near_n)
+        if j >= 0:
+            return EvidenceMatch(offsets[j], offsets[j + len(nq) - 1] + 1, "normalized", 100.0)
+        if len(nq) < FUZZY_MIN_CHARS:
+            return None
+        return self._fuzzy(nq, near_n)
+
+    def _fuzzy(self, nq: str, near_n: int | None) -> EvidenceMatch | None:
+        norm, offsets = self._norm
+        windows = [(0, len(norm))]
+        if near_n is not None:
+            lo = max(0, near_n - _FUZZY_WINDOW)
+            windows.insert(0, (lo, min(len(norm), near_n + _FUZZY_WINDOW)))
+        for lo, hi in windows:
+            al = fuzz.partial_ratio_alignment(nq, norm[lo:hi], score_cutoff=FUZZY_THRESHOLD)
+            if al is not None and al.dest_end > al.dest_start:
+                s, e = lo + al.dest_start, lo + al.dest_end
+                return EvidenceMatch(offsets[s], offsets[e - 1] + 1, "fuzzy", float(al.score))
+        return None
+
+
+def _find_near(hay: str, needle: str, near: int | None) -> int:
+    """Index of `needle` in `hay` (the occurrence closest to `near` if given), or -1."""
+    if near is None:
+        return hay.find(needle)
+    after = hay.find(needle, max(0, near))
+    before = hay.rfind(needle, 0, max(0, near) + len(needle) - 1)
+    if after < 0:
+        return before
+    if before < 0:
+        return after
+    return before if near - before <= after - near else after
+
+
+# ------------------------------------------------------------------ number matching
+
+
+def _same_value(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a == b or abs(a - b) <= 1e-9 * max(abs(a), abs(b))
+
+
+def _kind_compatible(t: Mention, s: Mention) -> bool:
+    """Whether source mention `s` may ground text mention `t` (kinds and values)."""
+    if t.kind == s.kind:
+        if t.kind == "date" and t.value is not None and s.value is not None and t.value % 100 == 0:
+            return int(t.value) // 100 == int(s.value) // 100  # 12月 is grounded by 12月25日
+        if t.kind == "year" and s.high is not None and t.high is None:
+            return _same_value(t.value, s.value) or _same_value(t.value, s.high)
+        return _same_value(t.value, s.value) and _same_value(t.high, s.high)
+    if {t.kind, s.kind} == {"year", "number"}:
+        # 2013年 against a bare 2013 in a list such as 2012、2013年
+        bare = s if s.kind == "number" else t
+        return not bare.unit and _same_value(t.value, s.value)
+    return False
+
+
+def _units_agree(a: str, b: str) -> bool:
+    if not a or not b or a == b:
+        return True
+    return any(a in g and b in g for g in _UNIT_GROUPS)
+
+
+def _approx_class(w: str) -> str:
+    if w in _OVER:
+        return "over"
+    if w in _UNDER:
+        return "under"
+    return "about" if w else ""
+
+
+def _rounds_to(t: Mention, s: Mention) -> bool:
+    """Whether `t` is `s` rounded to the precision `t` is written with (allow_rounding)."""
+    if t.kind != s.kind or t.value is None or s.value is None or t.high is not None:
+        return False
+    if t.unit and s.unit and t.unit != s.unit:
+        return False
+    step = 10.0 ** -decimals(t.raw) * magnitude(t.raw)
+    return abs(t.value - s.value) <= step / 2 + 1e-9 * abs(s.value)
+
+
+def _pool_text(pool: tuple[Mention, ...], limit: int = 8) -> str:
+    raws = list(dict.fromkeys(m.raw for m in pool))
+    more = "…" if len(raws) > limit else ""
+    return "、".join(raws[:limit]) + more
+
+
+def _match_number(
+    t: Mention, pool: tuple[Mention, ...], where: str, allow_rounding: bool
+) -> tuple[Mention | None, str, str]:
+    """(grounding mention, warning, reason) for one text mention against a pool."""
+    if t.kind == "redacted":
+        key = t.raw.lower().replace(" ", "")
+        for s in pool:
+            if s.kind == "redacted" and s.raw.lower().replace(" ", "") == key:
+                return s, "", ""
+        return None, "", f"占位符“{t.raw}”在{where}中找不到"
+    cands = [s for s in pool if s.kind != "redacted" and _kind_compatible(t, s)]
+    if cands:
+        agreeing = [s for s in cands if _units_agree(t.unit, s.unit)]
+        if not agreeing:
+            return (
+                None,
+                "",
+                (f"数字“{t.raw}”的单位与{where}不符（{where}中为：{_pool_text(tuple(cands))}）"),
+            )
+        exact_unit = [s for s in agreeing if s.unit == t.unit]
+        best = (exact_unit or agreeing)[0]
+        for s in exact_unit or agreeing:
+            if s.approx == t.approx:
+                best = s
+                break
+        tc, sc = _approx_class(t.approx), _approx_class(best.approx)
+        if tc and sc and {tc, sc} == {"over", "under"}:
+            return None, "", f"数字“{t.raw}”改变了原文的限定词（{where}中为：{best.raw}）"
+        if sc and not tc:
+            return best, f"数字“{t.raw}”省略了原文的“{best.approx}”（原文为：{best.raw}）", ""
+        if tc and not sc:
+            return best, f"数字“{t.raw}”加了原文没有的“{t.approx}”（原文为：{best.raw}）", ""
+        if best.unit != t.unit and t.unit and best.unit:
+            return best, f"数字“{t.raw}”的单位与原文“{best.raw}”写法不同", ""
+        return best, "", ""
+    if allow_rounding:
+        for s in pool:
+            if _rounds_to(t, s):
+                return s, f"数字“{t.raw}”是原文“{s.raw}”的近似值", ""
+    same_value = [
+        s
+        for s in pool
+        if s.kind != t.kind and s.value is not None and _same_value(s.value, t.value)
+    ]
+    if same_value:
+        s = same_value[0]
+        return (
+            None,
+            "",
+            (
+                f"数字“{t.raw}”与{where}中的“{s.raw}”类型不同（{_KIND_LABEL[t.kind]}≠{_KIND_LABEL[s.kind]}）"
+            ),
+        )
+    if where == "原文":
+        return None, "", f"数字“{t.raw}”在原文中找不到"
+    if not pool:
+        return None, "", f"数字“{t.raw}”在{where}中找不到（{where}中没有数字）"
+    hint = f"数字“{t.raw}”在{where}中找不到（{where}中为：{_pool_text(pool)}）"
+    if any(s.kind == "redacted" for s in pool):
+        hint += "；原文的占位符（如xx）不得替换为具体数字"
+    return None, "", hint
+
+
+def _head(text: str, n: int = 18) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def check_details(
+    source: GroundingSource,
+    text: str,
+    evidence: str | None,
+    *,
+    near: int | None = None,
+    allow_rounding: bool = False,
+) -> tuple[ItemCheck, tuple[Problem, ...]]:
+    """`check_item` plus the failures one by one (the number as written, and the reason)."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    grounded: list[Mention] = []
+    span: tuple[int, int] | None = None
+    prefix = f"条目“{_head(text)}”："
+    if evidence is not None:
+        match = source.locate(evidence, near=near)
+        if match is None:
+            problems.append(
+                Problem("", "引文在原文中找不到（evidence not found in source），请逐字引用原文")
+            )
+            return _verdict(prefix, None, grounded, problems, warnings), tuple(problems)
+        span = (match.start, match.end)
+        pool = source.mentions_in(*span)
+        where = "原文引文"
+        if match.method == "fuzzy":
+            warnings.append(f"引文与原文不完全一致（相似度{match.score:.0f}），已按原文定位")
+            # the quote was located approximately: its own numbers must still be exact
+            for q in scan(evidence):
+                found, _, _ = _match_number(q, pool, where, False)
+                if found is None:
+                    problems.append(
+                        Problem(
+                            q.raw,
+                            f"引文中的数字“{q.raw}”与原文不符（原文该处为：{_pool_text(pool) or '无数字'}）",
+                        )
+                    )
+    else:
+        pool = source.mentions
+        where = "原文"
+    for t in scan(text):
+        found, warning, reason = _match_number(t, pool, where, allow_rounding)
+        if found is not None:
+            if found not in grounded:
+                grounded.append(found)
+            if warning:
+                warnings.append(warning)
+        else:
+            problems.append(Problem(t.raw, reason))
+    return _verdict(prefix, span, grounded, problems, warnings), tuple(problems)
+
+
+def _verdict(
+    prefix: str,
+    span: tuple[int, int] | None,
+    grounded: list[Mention],
+    problems: list[Problem],
+    warnings: list[str],
+) -> ItemCheck:
+    reasons = tuple(prefix + p.reason for p in problems)
+    return ItemCheck(not reasons, span, tuple(grounded), reasons, tuple(warnings))
+
+
+def check_item(
+    source: GroundingSource,
+    text: str,
+    evidence: str | None,
+    *,
+    near: int | None = None,
+    allow_rounding: bool = False,
+) -> ItemCheck:
+    """Ground one item: locate its evidence and check every number of its text.
+
+    `evidence=None` means a summary written elsewhere: each number must then appear somewhere
+    in the source. `allow_rounding` accepts 10.7亿 for 10.69亿 (with a warning).
+    """
+    return check_details(source, text, evidence, near=near, allow_rounding=allow_rounding)[0]
+
+
+def reask_message(section: str, index: int, check: ItemCheck) -> str:
+    """A short, actionable message for the model about one failed item."""
+    body = "；".join(check.reasons) if check.reasons else "未通过核验"
+    return (
+        f"{section}[{index}] 未通过核验：{body}。"
+        "只能使用引文中逐字出现的数字（不要换算、求和、平均或填补xx），evidence 必须逐字摘自原文。"
+    )

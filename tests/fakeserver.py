@@ -1,0 +1,317 @@
+"""A real, scriptable OpenAI-compatible chat-completions server for tests.
+
+`FakeOpenAI` listens on 127.0.0.1 (port 0) in a background thread and answers
+`POST /v1/chat/completions` (and `/chat/completions`) with proper `chat.completion` JSON.
+What it answers is scripted: a queue of `Reply` objects (`server.script(...)`), then a
+handler `(request_json, call_number) -> Reply`, else a faithful answer built from the
+request's report text. An Extraction-shaped dict is wrapped for the mode the request asks
+for: a tool call when the request has `tools`, a ```json block for md_json, bare JSON for
+json mode. It records every request, counts calls, and observes the peak number of
+requests in flight. Everything is bounded: delays wake up on shutdown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from reportsum.prompts import SOURCE_CLOSE, SOURCE_OPEN
+
+_SENTENCE = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?")
+_DIGIT = re.compile(r"[0-9０-９]")
+_CUES = (
+    ("problems", ("问题", "不足", "困难", "短板", "偏少", "不强", "滞后")),
+    ("plans", ("明年", "下一步", "将", "计划", "力争", "打算")),
+    ("measures", ("开展", "组织", "推进", "加强", "实施", "出台", "举办")),
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer. Build it with the class methods."""
+
+    kind: str
+    data: dict[str, Any] | None = None
+    content: str | None = None
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    delay: float = 0.0
+    finish_reason: str = "stop"
+    usage: tuple[int, int] = (100, 20)
+
+    @classmethod
+    def answer(
+        cls, data: dict[str, Any], *, delay: float = 0.0, usage: tuple[int, int] = (100, 20)
+    ) -> Reply:
+        """An Extraction-shaped dict, wrapped for the requested mode."""
+        return cls("answer", data=data, delay=delay, usage=usage)
+
+    @classmethod
+    def faithful(cls, *, delay: float = 0.0) -> Reply:
+        """A faithful answer built from the request's report text (see `faithful_answer`)."""
+        return cls("faithful", delay=delay)
+
+    @classmethod
+    def raw_content(cls, content: str, *, finish_reason: str = "stop") -> Reply:
+        """This exact text as the model's answer (tool arguments or message content)."""
+        return cls("content", content=content, finish_reason=finish_reason)
+
+    @classmethod
+    def malformed(cls) -> Reply:
+        """An answer whose JSON is broken."""
+        return cls("content", content='{"achievements": [{"text": "全年新增', finish_reason="stop")
+
+    @classmethod
+    def empty(cls) -> Reply:
+        """An answer with no content at all."""
+        return cls("content", content="")
+
+    @classmethod
+    def truncated(cls, data: dict[str, Any]) -> Reply:
+        """The first half of an answer with finish_reason "length"."""
+        text = json.dumps(data, ensure_ascii=False)
+        return cls("content", content=text[: len(text) // 2], finish_reason="length")
+
+    @classmethod
+    def http(
+        cls, status: int, *, headers: dict[str, str] | None = None, message: str = "fake error"
+    ) -> Reply:
+        """An HTTP error with an OpenAI-style error body (e.g. 429 with Retry-After, 500)."""
+        body = json.dumps({"error": {"message": message, "type": "server_error", "code": status}})
+        return cls("status", status=status, headers=tuple((headers or {}).items()),
+                   body=body.encode())
+
+    @classmethod
+    def http_body(cls, body: bytes, *, status: int = 200) -> Reply:
+        """A response whose HTTP body is exactly `body` (e.g. not JSON at all)."""
+        return cls("status", status=status, body=body)
+
+    @classmethod
+    def slow(cls, seconds: float) -> Reply:
+        """A faithful answer that starts only after `seconds`."""
+        return cls("faithful", delay=seconds)
+
+    @classmethod
+    def close(cls) -> Reply:
+        """Close the connection without answering."""
+        return cls("close")
+
+
+def source_text(request: dict[str, Any]) -> str:
+    """The report text of a request: between the markers of the first user message."""
+    for message in request.get("messages", []):
+        content = message.get("content")
+        if message.get("role") == "user" and isinstance(content, str):
+            start = content.find(SOURCE_OPEN)
+            end = content.rfind(SOURCE_CLOSE)
+            if start >= 0 and end > start:
+                return content[start + len(SOURCE_OPEN) : end].strip("\n")
+            return content
+    return ""
+
+
+def faithful_answer(text: str) -> dict[str, Any]:
+    """A grounded Extraction for `text`: every sentence with a digit, quoted as is.
+
+    Sections come from cue words; `text == evidence` so every number is in its quote.
+    """
+    answer: dict[str, list[dict[str, str]]] = {
+        "achievements": [], "measures": [], "problems": [], "plans": []
+    }
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group(0).strip()
+        if not _DIGIT.search(sentence):
+            continue
+        section = next(
+            (name for name, cues in _CUES if any(c in sentence for c in cues)), "achievements"
+        )
+        answer[section].append({"text": sentence, "evidence": sentence})
+    return answer
+
+
+def request_mode(request: dict[str, Any]) -> str:
+    """Which instructor mode a request was made in: tools, json or md_json."""
+    if request.get("tools"):
+        return "tools"
+    if (request.get("response_format") or {}).get("type") == "json_object":
+        return "json"
+    return "md_json"
+
+
+@dataclass
+class Recorded:
+    """One request the server received."""
+
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    json: dict[str, Any]
+    call_number: int
+
+
+Handler = Callable[[dict[str, Any], int], Reply]
+
+
+@dataclass
+class FakeOpenAI:
+    """The server. Use as a context manager (or `start()`/`stop()`)."""
+
+    handler: Handler | None = None
+    requests: list[Recorded] = field(default_factory=list)
+    peak_in_flight: int = 0
+    _queue: deque[Reply] = field(default_factory=deque)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _in_flight: int = 0
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _httpd: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ control
+
+    def start(self) -> FakeOpenAI:
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+                return
+
+            def do_POST(self) -> None:  # noqa: N802 - stdlib name
+                server._serve(self)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.block_on_close = False
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    @property
+    def calls(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    def script(self, *replies: Reply) -> None:
+        """Queue replies, used in order before the handler / default answer."""
+        with self._lock:
+            self._queue.extend(replies)
+
+    # ------------------------------------------------------------ serving
+
+    def _next_reply(self, request: dict[str, Any], number: int) -> Reply:
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+        if self.handler is not None:
+            return self.handler(request, number)
+        return Reply.faithful()
+
+    def _serve(self, h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length)
+        try:
+            request = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            request = {}
+        with self._lock:
+            number = len(self.requests) + 1
+            self.requests.append(Recorded(h.path, {k.lower(): v for k, v in h.headers.items()}, request, number))
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+        try:
+            if h.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+                self._send(h, 404, b'{"error": {"message": "not found"}}')
+                return
+            reply = self._next_reply(request, number)
+            if reply.delay and self._stopping.wait(reply.delay):
+                return
+            if reply.kind == "close":
+                h.close_connection = True
+                h.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if reply.kind == "status":
+                self._send(h, reply.status, reply.body or b"", reply.headers)
+                return
+            self._send(h, 200, json.dumps(self._completion(request, reply), ensure_ascii=False).encode())
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            # The client gave up (e.g. its timeout fired): nothing left to answer.
+            return
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    @staticmethod
+    def _send(h: BaseHTTPRequestHandler, status: int, body: bytes,
+              headers: tuple[tuple[str, str], ...] = ()) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        for k, v in headers:
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(body)
+        h.wfile.flush()
+
+    def _completion(self, request: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        mode = request_mode(request)
+        if reply.kind == "content":
+            payload = reply.content or ""
+        else:
+            data = reply.data if reply.kind == "answer" else faithful_answer(source_text(request))
+            payload = json.dumps(data, ensure_ascii=False)
+            if mode == "md_json":
+                payload = f"下面是结果：\n```json\n{payload}\n```"
+        message: dict[str, Any] = {"role": "assistant", "content": None}
+        if mode == "tools":
+            name = request["tools"][0]["function"]["name"]
+            message["tool_calls"] = [{
+                "id": f"call_{len(self.requests)}",
+                "type": "function",
+                "function": {"name": name, "arguments": payload},
+            }]
+        else:
+            message["content"] = payload
+        prompt_tokens, completion_tokens = reply.usage
+        return {
+            "id": f"chatcmpl-fake-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": request.get("model", "fake"),
+            "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason,
+                         "logprobs": None}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
+        }
+
+
+__all__ = ["FakeOpenAI", "Recorded", "Reply", "faithful_answer", "request_mode", "source_text"]

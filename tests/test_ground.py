@@ -1,0 +1,162 @@
+"""Evidence location and the number policy, including hypothesis properties and the seeds."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cn2an
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reportsum.ground import GroundingSource, check_item, reask_message
+
+SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+SOURCE = (
+    "一、主要成效\n今年以来，全区实现高新技术产业产值10.69亿元，同比增长32.3%。"
+    "新认定市级企业技术中心12家、市级科技项目12项。\n全区实现高新技术产业产值10.69亿元的目标已提前完成。"
+)
+
+
+def test_locate_exact_and_nearest_occurrence() -> None:
+    src = GroundingSource(SOURCE)
+    quote = "全区实现高新技术产业产值10.69亿元"
+    first = src.locate(quote)
+    assert (
+        first is not None and first.method == "exact" and SOURCE[first.start : first.end] == quote
+    )
+    second = src.locate(quote, near=len(SOURCE) - 5)
+    assert second is not None and second.start > first.start
+
+
+def test_locate_normalized_maps_back_to_original_offsets() -> None:
+    text = "科技工作呈現(xiàn)良好局面，投入１０．６９億元。"
+    src = GroundingSource(text)
+    m = src.locate("科技工作呈现良好局面，投入10.69亿元")
+    assert m is not None and m.method == "normalized"
+    assert (m.start, m.end) == (0, len(text) - 1)
+
+
+def test_nfkc_is_for_matching_only() -> None:
+    text = "孵化面积①达到12万㎡。"
+    src = GroundingSource(text)
+    m = src.locate("孵化面积1达到12万m2")
+    assert m is not None and text[m.start : m.end] == "孵化面积①达到12万㎡"
+    assert src.text == text
+
+
+def test_unfindable_quote_is_rejected_with_reason() -> None:
+    check = check_item(GroundingSource(SOURCE), "产值10.69亿元", "全市工业产值再创新高")
+    assert not check.ok and check.span is None
+    assert "evidence not found in source" in check.reasons[0]
+
+
+def test_reason_names_item_and_what_the_evidence_says() -> None:
+    check = check_item(
+        GroundingSource(SOURCE), "产值10.96亿元", "全区实现高新技术产业产值10.69亿元"
+    )
+    assert check.reasons == (
+        "条目“产值10.96亿元”：数字“10.96亿元”在原文引文中找不到（原文引文中为：10.69亿元）",
+    )
+    message = reask_message("achievements", 2, check)
+    assert message.startswith("achievements[2]") and "10.69亿元" in message
+
+
+def test_grounded_numbers_are_source_mentions() -> None:
+    check = check_item(
+        GroundingSource(SOURCE), "技术中心12家", "新认定市级企业技术中心12家、市级科技项目12项"
+    )
+    assert check.ok
+    assert [(m.raw, SOURCE[m.start : m.end]) for m in check.numbers] == [("12家", "12家")]
+
+
+def test_dropped_qualifier_is_accepted_with_warning() -> None:
+    check = check_item(GroundingSource("引进人才3000余人。"), "引进人才3000人", "引进人才3000余人")
+    assert check.ok and check.warnings
+
+
+def test_rounding_only_when_allowed() -> None:
+    src = GroundingSource(SOURCE)
+    ev = "全区实现高新技术产业产值10.69亿元"
+    assert not check_item(src, "产值10.7亿元", ev).ok
+    rounded = check_item(src, "产值10.7亿元", ev, allow_rounding=True)
+    assert rounded.ok and rounded.warnings
+    assert not check_item(src, "产值10.8亿元", ev, allow_rounding=True).ok
+
+
+# ---------------------------------------------------------------- properties
+
+BASE = st.tuples(st.integers(min_value=1, max_value=9999), st.integers(min_value=0, max_value=99))
+
+
+def _forms(whole: int, cents: int) -> list[str]:
+    """Faithful forms of whole.cents 万元."""
+    value = f"{whole}.{cents:02d}".rstrip("0").rstrip(".")
+    yuan = whole * 10000 + cents * 100
+    full = value.translate(str.maketrans("0123456789.", "０１２３４５６７８９．"))
+    return [
+        f"{value}万元",
+        f"{yuan}元",
+        f"{yuan:,}元",
+        f"{full}万元",
+        f"{cn2an.an2cn(value)}万元",
+        f"{value} 万元",
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(BASE, st.integers(min_value=0, max_value=5))
+def test_any_faithful_form_is_accepted(base: tuple[int, int], pick: int) -> None:
+    whole, cents = base
+    source_form = _forms(whole, cents)[0]
+    evidence = f"全年争取科技资金{source_form}"
+    src = GroundingSource(f"今年以来，{evidence}，成效明显。")
+    text = f"争取资金{_forms(whole, cents)[pick]}"
+    check = check_item(src, text, evidence)
+    assert check.ok, check.reasons
+
+
+@settings(max_examples=60, deadline=None)
+@given(BASE, st.integers(min_value=0, max_value=3), st.data())
+def test_any_changed_digit_magnitude_or_kind_is_rejected(
+    base: tuple[int, int], how: int, data: st.DataObject
+) -> None:
+    whole, cents = base
+    value = f"{whole}.{cents:02d}".rstrip("0").rstrip(".")
+    evidence = f"全年争取科技资金{value}万元"
+    src = GroundingSource(f"今年以来，{evidence}，成效明显。")
+    if how == 0:
+        i = data.draw(st.integers(min_value=0, max_value=len(value) - 1))
+        if value[i] == ".":
+            i -= 1
+        new = data.draw(st.sampled_from([d for d in "0123456789" if d != value[i]]))
+        changed = value[:i] + new + value[i + 1 :]
+        if float(changed) == float(value):
+            return
+        text = f"争取资金{changed}万元"
+    elif how == 1:
+        text = f"争取资金{value}{data.draw(st.sampled_from(['亿元', '千元', '元']))}"
+    elif how == 2:
+        text = f"资金增长{value}{data.draw(st.sampled_from(['%', '个百分点', '倍']))}"
+    else:
+        text = f"争取资金{value}万美元"
+    assert not check_item(src, text, evidence).ok
+
+
+# ---------------------------------------------------------------- seeds
+
+
+def _seed_texts() -> list[tuple[str, str]]:
+    if not SEEDS.is_dir():
+        pytest.skip(f"seed folder {SEEDS} is absent")
+    return [(p.name, p.read_text(encoding="utf-8")) for p in sorted(SEEDS.glob("*.txt"))]
+
+
+@pytest.mark.parametrize("with_evidence", [True, False])
+def test_source_sentences_verify_cleanly_on_every_seed(with_evidence: bool) -> None:
+    for name, text in _seed_texts():
+        src = GroundingSource(text)
+        for sentence in (s for s in re.split(r"[。！？；]", text) if s.strip()):
+            check = check_item(src, sentence, sentence if with_evidence else None)
+            assert check.ok, (name, check.reasons)

@@ -1,0 +1,197 @@
+"""Ingest: every format and encoding users have becomes the same text; bad files say why."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from fixtures_build import (
+    GB18030_ONLY,
+    PARAGRAPHS,
+    REPORT,
+    TITLE,
+    write_binary,
+    write_corrupt_docx,
+    write_docx,
+    write_html,
+    write_pdf,
+    write_text,
+)
+from helpers import seed_files
+
+from reportsum.ingest import SUPPORTED, IngestError, decode_text, iter_inputs, read_file
+
+
+@pytest.mark.parametrize(
+    ("codec", "expected_encoding"),
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("utf-16", "utf-16-le"),  # Python writes a little-endian BOM
+        ("utf-16-le", "utf-16-le"),  # no BOM
+        ("utf-16-be", "utf-16-be"),  # no BOM
+        ("gbk", "gbk"),
+    ],
+)
+def test_decodes_report_in_each_encoding(tmp_path, codec, expected_encoding):
+    path = write_text(tmp_path / "report.txt", REPORT, codec)
+    raw = read_file(path)
+    assert raw.text == REPORT
+    assert raw.encoding == expected_encoding
+    assert raw.kind == "text"
+    assert not raw.text.startswith("\ufeff")
+
+
+def test_decodes_gb18030_with_characters_outside_gbk(tmp_path):
+    text = REPORT.replace("东湖区", f"东{GB18030_ONLY}区")
+    raw = read_file(write_text(tmp_path / "r.txt", text, "gb18030"))
+    assert raw.text == text
+    assert raw.encoding == "gb18030"
+
+
+@pytest.mark.parametrize("text", ["加强领导", "科技局", "三是经费不足。", "青阳镇人民政府\n"])
+def test_short_gbk_file_is_not_mistaken_for_big5_or_korean(tmp_path, text):
+    # charset-normalizer alone reads these as big5 / cp949; the strict GBK step must win
+    raw = read_file(write_text(tmp_path / "short.txt", text, "gbk"))
+    assert raw.text == text
+    assert raw.encoding == "gbk"
+
+
+def test_normalises_crlf_and_cr_line_endings(tmp_path):
+    raw = read_file(write_text(tmp_path / "dos.txt", REPORT, "gbk", newline="\r\n"))
+    assert raw.text == REPORT
+    raw = read_file(write_text(tmp_path / "mac.txt", REPORT, "utf-8", newline="\r"))
+    assert raw.text == REPORT
+
+
+def test_sha256_is_of_the_file_bytes(tmp_path):
+    path = write_text(tmp_path / "r.txt", REPORT, "utf-16")
+    assert read_file(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_markdown_and_text_extensions_read_as_text(tmp_path):
+    for name in ("r.md", "r.text", "R.TXT"):
+        assert read_file(write_text(tmp_path / name, REPORT, "utf-8")).text == REPORT
+
+
+def test_reads_docx_paragraphs_and_table_cells_in_order(tmp_path):
+    table = [["指标", "2021年"], ["高新技术企业", "128家"]]
+    raw = read_file(write_docx(tmp_path / "r.docx", table=table, table_after=3))
+    lines = raw.text.split("\n")
+    assert raw.kind == "docx"
+    assert lines[:4] == list(PARAGRAPHS[:4])
+    assert lines[4:8] == ["指标", "2021年", "高新技术企业", "128家"]
+    assert lines[8:] == list(PARAGRAPHS[4:])
+
+
+def test_reads_chinese_pdf_text_layer(tmp_path):
+    raw = read_file(write_pdf(tmp_path / "r.pdf"))
+    assert raw.kind == "pdf"
+    for paragraph in PARAGRAPHS:
+        assert paragraph in raw.text
+
+
+def test_pdf_without_text_layer_is_reported_as_scanned(tmp_path):
+    path = write_pdf(tmp_path / "scan.pdf", text_layer=False)
+    with pytest.raises(IngestError, match=r"scan\.pdf: no text layer \(scanned PDF\?\)"):
+        read_file(path)
+
+
+def test_corrupt_pdf_is_an_ingest_error(tmp_path):
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ngarbage")
+    with pytest.raises(IngestError, match=r"broken\.pdf: "):
+        read_file(path)
+
+
+def test_corrupt_docx_is_an_ingest_error(tmp_path):
+    with pytest.raises(IngestError, match=r"bad\.docx: not a readable \.docx file"):
+        read_file(write_corrupt_docx(tmp_path / "bad.docx"))
+
+
+@pytest.mark.parametrize(("charset", "encoding"), [("utf-8", "utf-8"), ("gbk", "gbk"), ("gb2312", "gbk"), (None, "gbk")])
+def test_html_main_text_as_lines_without_page_furniture(tmp_path, charset, encoding):
+    raw = read_file(write_html(tmp_path / "page.html", charset=charset, encoding=encoding))
+    assert raw.kind == "html"
+    assert raw.text.split("\n") == list(PARAGRAPHS)
+    for furniture in ("欢迎来到", "首页", "热门文章", "版权所有", "var ad", "comment", "margin"):
+        assert furniture not in raw.text
+
+
+def test_html_without_article_keeps_body_blocks(tmp_path):
+    page = "<html><body><div>甲镇2020年工作总结</div><p>全年完成<b>投资</b>3亿元。<br>新增企业5家。</p></body></html>"
+    path = tmp_path / "plain.htm"
+    path.write_text(page, encoding="utf-8")
+    assert read_file(path).text == "甲镇2020年工作总结\n全年完成投资3亿元。\n新增企业5家。"
+
+
+def test_unsupported_extension_names_the_file_and_type(tmp_path):
+    path = tmp_path / "report.xls"
+    path.write_bytes(b"whatever")
+    with pytest.raises(IngestError, match=r"report\.xls: unsupported file type '\.xls'"):
+        read_file(path)
+
+
+def test_binary_file_with_text_extension_is_rejected(tmp_path):
+    with pytest.raises(IngestError, match=r"image\.txt: binary file, not text"):
+        read_file(write_binary(tmp_path / "image.txt"))
+
+
+@pytest.mark.parametrize("content", [b"", b"   \n\r\n\t  ", "\u3000\n".encode()])
+def test_empty_or_blank_file_is_rejected(tmp_path, content):
+    path = tmp_path / "empty.txt"
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match=r"empty\.txt: empty file"):
+        read_file(path)
+
+
+def test_decode_text_rejects_nul_bytes_that_are_not_utf16():
+    with pytest.raises(IngestError, match="binary"):
+        decode_text(b"abc\x00\x00\x00\x01\x02defgh\x00", "x.txt")
+
+
+def test_iter_inputs_walks_folders_sorted_skipping_hidden(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "a.txt").write_text(REPORT, encoding="utf-8")
+    (tmp_path / "b" / "c.docx").write_bytes(b"x")
+    (tmp_path / "b" / ".hidden.txt").write_text(REPORT, encoding="utf-8")
+    (tmp_path / ".git" / "d.txt").write_text(REPORT, encoding="utf-8")
+    (tmp_path / "b" / "notes.xls").write_bytes(b"x")
+    found = iter_inputs([tmp_path])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.txt", "b/c.docx"]
+
+
+def test_iter_inputs_keeps_files_as_given_and_drops_duplicates(tmp_path):
+    xls = tmp_path / "given.xls"
+    xls.write_bytes(b"x")
+    txt = write_text(tmp_path / "a.txt", REPORT, "utf-8")
+    assert iter_inputs([xls, txt, tmp_path]) == [xls, txt]
+
+
+def test_iter_inputs_missing_path_is_an_error(tmp_path):
+    with pytest.raises(IngestError, match=r"nope\.txt: no such file or directory"):
+        iter_inputs([tmp_path / "nope.txt"])
+
+
+def test_supported_extensions_are_all_readable(tmp_path):
+    # every advertised extension has a reader: none falls through to "unsupported"
+    for suffix in SUPPORTED:
+        path = tmp_path / f"r{suffix}"
+        if suffix == ".docx":
+            write_docx(path)
+        elif suffix == ".pdf":
+            write_pdf(path)
+        elif suffix in (".html", ".htm"):
+            write_html(path)
+        else:
+            write_text(path, REPORT, "utf-8")
+        assert TITLE in read_file(path).text
+
+
+def test_reads_every_seed_as_utf8():
+    for path in seed_files():
+        raw = read_file(path)
+        assert raw.encoding == "utf-8"
+        assert "\r" not in raw.text
+        assert len(raw.text) > 1000

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+from helpers import seed
+
+from reportsum.backends.rules import RulesBackend, extract_candidates
+from reportsum.chunk import chunk
+from reportsum.ground import GroundingSource
+
+# A report in the genre, written for these tests: outline headings, a lead-in, figures,
+# a problems and a plans section, and scraped-page noise around it.
+REPORT = """欢迎来到范文网!本站文档仅供参考,下载请点击这里。
+某县科学技术局2023年工作总结
+2023年,县科技局在县委、县政府的正确领导下,认真贯彻落实科技创新大会精神,现将全年工作总结如下:
+一、主要工作成效
+全县高新技术产业产值达到86.4亿元,同比增长12.5%,占规上工业产值的比重达到41.2%。
+新认定国家高新技术企业23家,累计达到118家。
+全县专利授权量达到1206件,比上年增长8.3%,其中发明专利授权97件。
+二、主要工作措施
+（一）加强政策引导
+出台《县科技创新十条》,设立科技创新专项资金2000万元。
+（二）深化产学研合作
+组织36家企业赴高校开展产学研对接活动,签约合作项目19项。
+加强科技特派员队伍建设,选派科技特派员42名深入企业和村社开展服务。
+三、存在问题
+一是企业研发投入总体不足,研发经费占营业收入比重偏低。二是高层次科技人才较少,引才留才难度较大。三是经费不足。
+四、2024年工作打算
+一是力争新增高新技术企业30家以上。二是继续推进科技企业孵化器建设,打造众创空间2个。
+县科学技术局
+2023年12月28日
+相关文档 热门文章 投稿邮箱
+"""
+
+
+def _items(text: str, **kw: int) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {"achievements": [], "measures": [], "problems": [], "plans": []}
+    for c in extract_candidates(text, **kw):
+        out[c.section].append(c.text)
+    return out
+
+
+def test_items_are_verbatim_slices_with_their_offset_as_hint():
+    cands = extract_candidates(REPORT)
+    assert cands
+    for c in cands:
+        assert c.text == c.evidence
+        assert c.hint is not None and REPORT[c.hint:c.hint + len(c.text)] == c.text
+        assert c.text == c.text.strip("，,。；; \n")
+    assert [c.hint for c in cands] == sorted(c.hint for c in cands)
+
+
+def test_classifies_by_section_headings():
+    got = _items(REPORT)
+    assert "全县高新技术产业产值达到86.4亿元,同比增长12.5%,占规上工业产值的比重达到41.2%" in got["achievements"]
+    assert "新认定国家高新技术企业23家,累计达到118家" in got["achievements"]
+    assert any(t.startswith("出台《县科技创新十条》") for t in got["measures"])
+    assert got["problems"] == [
+        "一是企业研发投入总体不足,研发经费占营业收入比重偏低",
+        "二是高层次科技人才较少,引才留才难度较大",
+        "三是经费不足",
+    ]
+    assert got["plans"] == ["一是力争新增高新技术企业30家以上", "二是继续推进科技企业孵化器建设,打造众创空间2个"]
+
+
+def test_skips_headings_boilerplate_lead_ins_and_sign_offs():
+    texts = [c.text for c in extract_candidates(REPORT)]
+    joined = "\n".join(texts)
+    for noise in ("下载", "热门文章", "总结如下", "主要工作成效", "加强政策引导", "县科学技术局\n", "12月28日"):
+        assert noise not in joined
+    assert all(len(re.findall(r"[\u4e00-\u9fff]", t)) >= 4 for t in texts)
+
+
+def test_classifies_by_cue_words_without_headings():
+    text = ("今年以来,全镇申请专利70件,同比增长25%。镇党委召开专题会议,组织开展科技活动周宣传活动。"
+            "下一步将继续加大科技投入力度,推动企业技术改造。当前农村基层科普网络建设仍较薄弱。")
+    got = _items(text)
+    assert got["achievements"] == ["全镇申请专利70件,同比增长25%"]
+    assert got["measures"] == ["镇党委召开专题会议,组织开展科技活动周宣传活动"]
+    assert got["plans"] == ["下一步将继续加大科技投入力度,推动企业技术改造"]
+    assert got["problems"] == ["当前农村基层科普网络建设仍较薄弱"]
+
+
+def test_a_shortfall_that_was_addressed_is_a_measure_not_a_problem():
+    text = "针对科技型企业融资难、资金不足的问题,引进科技专营银行,设立风险补偿资金。"
+    got = _items(text)
+    assert got["problems"] == []
+    assert got["measures"]
+
+
+def test_splits_a_long_sentence_keeping_each_figure_with_its_subject():
+    text = ("全市专利申请量达到83334件,比上年同期增长13.2%(其中发明专利申请9811件,增长32.8%),"
+            "专利授权量达到58406件,比上年同期下降1.3%(其中发明专利授权2246件,增长8.8%),"
+            "在专利授权总量增长趋缓的形势下,授权专利结构进一步优化。")
+    got = _items(text)["achievements"]
+    assert got[0] == "全市专利申请量达到83334件,比上年同期增长13.2%(其中发明专利申请9811件,增长32.8%)"
+    assert got[1].startswith("专利授权量达到58406件,比上年同期下降1.3%")
+
+
+def test_caps_each_section_by_score():
+    lines = [f"第{i}批企业通过认定,新增高新技术企业{i}家。" for i in range(1, 31)]
+    lines[7] = "第8批企业通过认定,新增高新技术企业8家,同比增长20%,累计达到160家。"
+    text = "\n".join(lines)
+    got = extract_candidates(text, max_items=5)
+    assert len(got) == 5
+    assert any("累计达到160家" in c.text for c in got), "the item with most figures scores highest"
+
+
+def test_backend_extract_maps_items_to_chunks():
+    chunks = chunk(REPORT, max_chars=200)
+    assert len(chunks) > 2
+    result = asyncio.run(RulesBackend().extract(REPORT, chunks, grounding=GroundingSource(REPORT)))
+    assert result.candidates == extract_candidates(REPORT, chunks)
+    for c in result.candidates:
+        holder = chunks[c.chunk_index]
+        assert holder.start <= c.hint < holder.start + len(holder.text)
+    assert RulesBackend.name == "rules" and RulesBackend.model is None
+
+
+def test_rejects_a_non_positive_cap():
+    with pytest.raises(ValueError, match="max_items"):
+        RulesBackend(max_items=0)
+
+
+# ---------------------------------------------------------------- seeds
+
+_BOILERPLATE = re.compile(
+    r"文档|下载|VIP|版权|本站|网站|400-050|热门文章|相关文档|来源于|欢迎|投稿|全文共|省略|未完|"
+    r"点击|收藏|\.docx?|会员|关键词|关 键 词"
+)
+
+
+def _documents(path: Path) -> list[str]:
+    """The reports of a seed file: through clean and split when they exist, otherwise a
+    minimal stand-in (drop ruby pinyin, cut at 第N篇)."""
+    raw = path.read_text(encoding="utf-8")
+    try:
+        from reportsum.clean import clean  # type: ignore[import-not-found]
+        from reportsum.split import split  # type: ignore[import-not-found]
+    except ImportError:
+        text = re.sub(r"\([a-zü]{1,6}\)", "", raw)
+        starts = [m.start() for m in re.finditer(r"(?m)^第[一二三四五六七八九十]+篇", text)]
+        bounds = [0, *[s for s in starts if s > 0], len(text)]
+        return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if text[a:b].strip()]
+    return [part.text.text for part in split(clean(raw).text)]
+
+
+def _seed_items(prefix: str) -> list[tuple[str, dict[str, list[str]]]]:
+    out = []
+    for doc in _documents(seed(prefix)):
+        items = _items(doc)
+        for section in items.values():
+            for t in section:
+                assert t in doc
+        out.append((doc, items))
+    return out
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
+def test_every_seed_report_gets_achievements_and_no_boilerplate(prefix: str):
+    for doc, items in _seed_items(prefix):
+        is_plan_only = "科技发展" in doc[:40] and "规划" in doc[:40]
+        assert is_plan_only or items["achievements"], doc[:40]
+        for section, texts in items.items():
+            for t in texts:
+                assert not _BOILERPLATE.search(t), (section, t)
+
+
+def test_seed_003_gets_problems_and_plans():
+    ((_, items),) = [d for d in _seed_items("003") if "科技" in d[0]][:1]
+    assert any("水平不高" in t for t in items["problems"])
+    assert any("翻番" in t for t in items["plans"])
+
+
+def test_seed_004_plan_and_2018_report_get_plans_and_problems():
+    docs = _seed_items("004")
+    (plan,) = [i for d, i in docs if "科技发展" in d[:40] and "规划" in d[:40]]
+    (y2018,) = [i for d, i in docs if "2018年科技创新工作总结" in d[:40]]
+    assert len(plan["plans"]) >= 5 and not plan["problems"]
+    assert "三是经费不足" in y2018["problems"]
+    assert any("科普网络" in t for t in y2018["problems"])
+
+
+def test_seed_000_keeps_the_headline_figures():
+    ((_, items),) = _seed_items("000")[:1]
+    joined = "\n".join(items["achievements"])
+    for figure in ("10.69亿元", "5.27亿元", "113.6亿元", "7.72个百分点", "1478万元"):
+        assert figure in joined
