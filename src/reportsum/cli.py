@@ -382,6 +382,67 @@ def verify(
         raise typer.Exit(1)
 
 
+@app.command("eval")
+def eval_cmd(
+    gold: Annotated[list[Path], typer.Argument(metavar="GOLD_PATH...", help="Gold files or folders.")],
+    prompt: Annotated[
+        list[str] | None,
+        typer.Option("--prompt", help="A prompt to evaluate; repeat to compare prompts side by side."),
+    ] = None,
+    run: Annotated[
+        list[str] | None, typer.Option("--run", help="Score an existing run instead; repeatable.")
+    ] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="openai or rules.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model name.")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint.")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", help="API key (env OPENAI_API_KEY).")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="tools, json or md_json.")] = "tools",
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j")] = 4,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write every figure as JSON here.")] = None,
+    min_f1: Annotated[
+        float | None, typer.Option("--min-f1", help="Exit 1 when any contender's overall F1 is lower.")
+    ] = None,
+    store: StoreOpt = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Bypass the response cache.")] = False,
+) -> None:
+    """Score summaries against gold files: P/R/F1 per section, number recall/precision,
+    rejections, calls, tokens and time, with prompts (or runs) side by side."""
+    from rich.console import Console
+
+    from reportsum.evaluate import Contender, collect_gold, evaluate
+    from reportsum.gold import GoldError
+
+    try:
+        golds = collect_gold(gold)
+    except GoldError as exc:
+        raise _fail_usage(str(exc)) from None
+    if not golds:
+        raise _fail_usage("no gold files found")
+    contenders: list[Contender] = [Contender(label=f"run {r}", run_id=r) for r in run or []]
+    if not contenders or prompt:
+        try:
+            for name in prompt or ["default"]:
+                settings = resolve_backend(Settings(
+                    backend=backend, model=model, base_url=base_url, api_key=api_key, mode=mode,
+                    concurrency=concurrency, prompt=name,
+                ))
+                label = settings.backend if settings.backend == "rules" else f"{settings.model}:{name}"
+                contenders.append(Contender(label=label, settings=settings))
+        except ConfigError as exc:
+            raise _fail_usage(str(exc)) from None
+    with _open_store(store) as st:
+        try:
+            report = evaluate(golds, contenders, st, use_cache=not no_cache)
+        except (ConfigError, StoreError) as exc:
+            raise _fail_usage(str(exc)) from None
+    Console(width=160).print(report.table())
+    if json_out is not None:
+        write_text_atomic(json_out, json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    if min_f1 is not None and report.min_f1() < min_f1:
+        _err(f"reportsum: overall F1 {report.min_f1():.3f} is below --min-f1 {min_f1}")
+        raise typer.Exit(1)
+
+
 @app.command("prompts")
 def prompts_cmd() -> None:
     """List the bundled prompts: name, version, description."""
