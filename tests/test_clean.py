@@ -42,7 +42,10 @@ NOISE_CASES = [
     ("source-credit", BODY + "\n《工作总结》来源于fanwen123.com,欢迎阅读工作总结。", BODY),
     ("title-label", "文章标题:科技工作总结\n" + BODY, "科技工作总结\n" + BODY),
     ("phone", "如有疑问请致电。客服电话:400-123-4567(工作日9:00-17:00)\n" + BODY, "如有疑问请致电。\n" + BODY),
+    ("phone-labelled", "联系电话:0571-87654321 手机:13812345678\n" + BODY, BODY),
     ("ruby-pinyin", "科技工作呈現(xiàn)良好局面,產(chǎn)業(yè)發(fā)展加快。", "科技工作呈現良好局面,產業發展加快。"),
+    ("full-width-punctuation", "文章标题：科技工作总结\n產（chǎn）業發展加快。\n文档评论（2）\n上一篇：述职报告\n",
+     "科技工作总结\n產業發展加快。"),
     ("mojibake-orphan-ruby", "在政策導(dǎo)向?qū)用,明確重點。", "在政策導向用,明確重點。"),
     ("mojibake-cyrillic", "引進人才5人!皣А碧仄<、教授領銜的研究院落成。", "引進人才5人!、教授領銜的研究院落成。"),
 ]
@@ -63,7 +66,11 @@ CONTENT_KEPT = [
     ("ratio-and-percent", "引导基金杠杆放大效应达到1:10.3,占GDP比重2.2%。"),
     ("rights-vocabulary", "共查处专利侵权案件41起,加强版权保护。"),
     ("list-after-heading", "(二)工作措施\n1、抓体系,注重区域创新环境构建\n2、抓重点,注重梯队培育\n3、抓核心,注重研发"),
+    ("report-mentions-netizens", "通过政府网站收集网友意见建议120条,付费咨询服务降低30%。"),
     ("report-mentions-download", "开通科技政策网站,提供政策文件下载服务。"),
+    ("long-number-without-phone-label", "全年实现技术合同成交额13912345678元。"),
+    ("markdown-bullet-with-spaces", "- 加强 科技 队伍 建设\n- R&D center opened in 2021"),
+    ("russian-word", "与 Москва 大学签订合作协议。"),
     ("redacted-numbers", "今年到期需要重新认定的高企xx家,有效期x年,占比x.xx%。"),
 ]
 
@@ -171,6 +178,7 @@ ANCHORS = {
 }
 
 
+@pytest.mark.seeds
 @pytest.mark.parametrize("prefix", sorted(ANCHORS))
 def test_seed_loses_boilerplate_and_keeps_report_sentences(prefix):
     raw = seed(prefix).read_text(encoding="utf-8")
@@ -181,11 +189,13 @@ def test_seed_loses_boilerplate_and_keeps_report_sentences(prefix):
         assert anchor in text, anchor
 
 
+@pytest.mark.seeds
 @pytest.mark.parametrize("prefix", sorted(ANCHORS))
 def test_seed_offsets_map_back_to_the_text_as_read(prefix):
     _assert_maps_back(seed(prefix).read_text(encoding="utf-8"), samples=500)
 
 
+@pytest.mark.seeds
 def test_seed_page_breaks_rejoin_sentences():
     text = clean(seed("001").read_text(encoding="utf-8")).text.text
     # "对于这\n2、类存量高企" was one sentence cut by a page number
@@ -193,6 +203,7 @@ def test_seed_page_breaks_rejoin_sentences():
     assert "\n3、" not in text and "今年以来" in text
 
 
+@pytest.mark.seeds
 @pytest.mark.parametrize(("prefix", "truncated"), [("000", True), ("001", True), ("002", False), ("003", True), ("004", False)])
 def test_seed_truncation_warnings(prefix, truncated):
     warnings = clean(seed(prefix).read_text(encoding="utf-8")).warnings

@@ -131,3 +131,23 @@ def test_hallucinating_model_gets_reasked_and_rejects_end_up_apart(tmp_path, fak
     assert all(r.reasons for r in doc.rejected)
     reasks = [r for r in fake_openai.requests if len(r.json["messages"]) > 2]
     assert reasks, "the model must have been asked to correct itself"
+
+
+def test_a_document_whose_every_call_fails_is_a_failure_and_the_batch_goes_on(tmp_path, fake_openai):
+    def fail_one(request, number):
+        if "故障镇" in source_text(request):
+            return Reply.http(500)
+        return Reply.faithful()
+
+    fake_openai.handler = fail_one
+    good = EXAMPLES[0]
+    bad = tmp_path / "故障镇2024年工作总结.txt"
+    bad.write_text("故障镇2024年工作总结\n全年新增科技型企业12家，研发投入增长8.5%。\n", encoding="utf-8")
+    out = tmp_path / "out"
+    proc = run_cli("summarise", str(good), str(bad), *_model_args(fake_openai), "--retries", "0",
+                   "--out", str(out), home=tmp_path)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 1, proc.stderr
+    assert bad.name in proc.stderr and "every chunk failed" in proc.stderr and "500" in proc.stderr
+    assert KEY not in proc.stderr
+    assert (out / f"{good.stem}.json").exists() and not (out / f"{bad.stem}.json").exists()

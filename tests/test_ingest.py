@@ -125,6 +125,16 @@ def test_html_without_article_keeps_body_blocks(tmp_path):
     assert read_file(path).text == "甲镇2020年工作总结\n全年完成投资3亿元。\n新增企业5家。"
 
 
+def test_html_article_header_keeps_the_title(tmp_path):
+    page = (
+        "<html><body><header>某某文库</header><article><header><h1>乙县2019年科技工作总结</h1></header>"
+        "<p>全县新增高新技术企业6家。</p><footer>乙县科技局</footer></article><footer>版权所有</footer></body></html>"
+    )
+    path = tmp_path / "a.html"
+    path.write_text(page, encoding="utf-8")
+    assert read_file(path).text == "乙县2019年科技工作总结\n全县新增高新技术企业6家。\n乙县科技局"
+
+
 def test_unsupported_extension_names_the_file_and_type(tmp_path):
     path = tmp_path / "report.xls"
     path.write_bytes(b"whatever")
@@ -189,6 +199,7 @@ def test_supported_extensions_are_all_readable(tmp_path):
         assert TITLE in read_file(path).text
 
 
+@pytest.mark.seeds
 def test_reads_every_seed_as_utf8():
     for path in seed_files():
         raw = read_file(path)

@@ -233,6 +233,15 @@ def test_persistent_500_is_a_chunk_warning_and_other_chunks_survive(fake_openai:
     assert triples(result) == expected(PIECES[0])
 
 
+def test_non_json_http_body_is_a_chunk_warning(fake_openai: FakeOpenAI) -> None:
+    fake_openai.handler = lambda request, n: Reply.http_body(b"<html>bad gateway</html>")
+    result = run(OpenAIBackend(settings(fake_openai, max_reasks=1)), PIECES[0])
+
+    assert result.candidates == []
+    assert len(result.warnings) == 1
+    assert result.warnings[0].startswith("chunk 0: model call failed: JSONDecodeError")
+
+
 def test_dropped_connection_is_retried_by_the_sdk(fake_openai: FakeOpenAI) -> None:
     fake_openai.script(Reply.close(), Reply.faithful())
     result = run(OpenAIBackend(settings(fake_openai, max_retries=1)), PIECES[0])
@@ -328,6 +337,7 @@ def test_cache_key_changes_with_what_the_model_is_asked(fake_openai: FakeOpenAI)
     ):
         assert cache_key(changed, PIECES[0]) != key
     assert cache_key(s, PIECES[0] + "。") != key
+    assert cache_key(s, PIECES[0], heading="一、主要成效") != key
 
 
 def test_recorder_gets_one_record_per_chunk(fake_openai: FakeOpenAI) -> None:

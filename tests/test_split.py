@@ -41,7 +41,7 @@ def test_single_report_is_one_part_with_index_zero():
 
 
 def test_marker_lines_split_reports_and_are_not_report_text():
-    raw = f"第一篇:东湖区2021年总结\n{REPORT}第二篇:西山镇科技工作总结\n{SECOND}"
+    raw = f"第一篇:东湖区2021年总结\n{REPORT}第二篇：西山镇科技工作总结\n{SECOND}"
     parts = _split(raw)
     assert [p.index for p in parts] == [0, 1]
     assert [p.title for p in parts] == ["东湖区科技局2021年工作总结", "西山镇2020年科技工作总结"]
@@ -116,6 +116,7 @@ def test_empty_text_has_no_parts():
 # ---------------------------------------------------------------- the seeds
 
 
+@pytest.mark.seeds
 def test_seed_004_splits_into_five_reports():
     parts = _seed_parts("004")
     assert [p.index for p in parts] == [0, 1, 2, 3, 4]
@@ -135,6 +136,7 @@ def test_seed_004_splits_into_five_reports():
     assert starts == sorted(starts)
 
 
+@pytest.mark.seeds
 @pytest.mark.parametrize(
     ("prefix", "title", "issuer", "period"),
     [
@@ -150,6 +152,7 @@ def test_single_report_seeds_give_one_part(prefix, title, issuer, period):
     assert (parts[0].title, parts[0].issuer, parts[0].period) == (title, issuer, period)
 
 
+@pytest.mark.seeds
 def test_seed_parts_map_back_to_the_text_as_read():
     raw = seed("004").read_text(encoding="utf-8")
     for part in _split(raw):

@@ -5,7 +5,14 @@ import threading
 
 import pytest
 
-from reportsum.models import DocumentInfo, DocumentSummary, RejectedItem, RunInfo, SummaryItem, Usage
+from reportsum.models import (
+    DocumentInfo,
+    DocumentSummary,
+    RejectedItem,
+    RunInfo,
+    SummaryItem,
+    Usage,
+)
 from reportsum.store import SCHEMA_VERSION, Store, StoreError, base_url_host, safe_settings
 
 

@@ -25,7 +25,7 @@ Spans = list[tuple[int, int]]
 TRUNCATED = "truncated"
 
 # Characters that can end a sentence or a complete line (closing quotes/brackets included).
-TERMINAL = "。!?!?…;;:::”’」』))】》.~～"
+TERMINAL = "。!?！？…;；:：”’」』)）】》.~～"
 
 
 @dataclass(frozen=True)
@@ -72,12 +72,12 @@ _PINYIN = rf"[a-zü]*[{_TONED}][a-zü{_TONED}]*"
 _DOMAIN = r"(?:https?://)?(?:[\w-]+\.)+(?:com|cn|net|org|cc|info|top|vip)(?:/[\w./?=&%-]*)?"
 
 # Words of a document-sharing site's own rules. Report prose may say 网站 or 下载, never with
-# one of the strong words (本站, VIP, 付费...), which only the site's notices use.
+# one of the strong words (本站, VIP, 侵权必究...), which only the site's notices use.
 _SITE_STRONG = (
-    "本站", "VIP", "付费", "退款", "网友", "侵权必究", "版权申诉", "举报电话", "免打扰", "精品文档",
-    "文档贡献者", "上传文档",
+    "本站", "VIP", "退款", "侵权必究", "版权申诉", "举报电话", "免打扰", "精品文档", "文档贡献者",
+    "上传文档",
 )
-_SITE_WEAK = ("网站", "下载", "上传", "会员", "客服", "权益", "文档")
+_SITE_WEAK = ("网站", "下载", "上传", "会员", "客服", "权益", "文档", "付费", "网友")
 
 
 def _site_rule_lines(text: str) -> Spans:
@@ -92,7 +92,7 @@ def _site_rule_lines(text: str) -> Spans:
     return spans
 
 
-_META_LABELS = re.compile(r"(?:时间|日期|来源|作者|发布|浏览|点击|阅读|字号|字体)[::]|我要投稿|【?打印】?|分享到")
+_META_LABELS = re.compile(r"(?:时间|日期|来源|作者|发布|浏览|点击|阅读|字号|字体)[:：]|我要投稿|【?打印】?|分享到")
 
 
 def _meta_lines(text: str) -> Spans:
@@ -151,22 +151,22 @@ def _page_markers(text: str) -> Spans:
 
 RULES: tuple[Rule, ...] = (
     # --- ruby pinyin first: it also sits inside the notices and site names below
-    pattern_rule("ruby-pinyin", rf"(?<=[{_CJK}])[((]{_PINYIN}[))]"),
-    pattern_rule("mojibake-orphan-ruby", rf"[?？\ufffd]{_PINYIN}[))]"),
+    pattern_rule("ruby-pinyin", rf"(?<=[{_CJK}])[(（]{_PINYIN}[)）]"),
+    pattern_rule("mojibake-orphan-ruby", rf"[?？\ufffd]{_PINYIN}[)）]"),
     # --- truncation notices (before URL rules: they contain the site's address)
     pattern_rule(
         "truncation-omitted",
-        rf"[ \t]*[…\.]*[((][^()()\n]{{0,80}}?省略\s*\d+\s*字[^()()\n]{{0,60}}[))][…\.]*",
+        r"[ \t]*[…\.]*[(（][^()（）\n]{0,80}?省略\s*\d+\s*字[^()（）\n]{0,60}[)）][…\.]*",
         warning=TRUNCATED,
     ),
     pattern_rule(
         "truncation-unfinished",
-        r"[ \t]*[…\.]*[((]?\s*未完[,,、]?(?:待续)?[^\n]{0,80}?(?:全文共\s*\d+\s*字|提示信息|阅读全文|閱讀|完整)[^\n]{0,60}",
+        r"[ \t]*[…\.]*[(（]?\s*未完[,，、]?(?:待续)?[^\n]{0,80}?(?:全文共\s*\d+\s*字|提示信息|阅读全文|閱讀|完整)[^\n]{0,60}",
         warning=TRUNCATED,
     ),
     pattern_rule(
         "truncation-members-only",
-        r"[ \t]*[…\.]*[((]?[^()()\n。]{0,30}(?:正式会员|正式會員|登录后|登錄後)[^()()\n]{0,20}(?:完整阅读|完整閱讀|查看全文|阅读全文)[))]?[…\.]*",
+        r"[ \t]*[…\.]*[(（]?[^()（）\n。]{0,30}(?:正式会员|正式會員|登录后|登錄後)[^()（）\n]{0,20}(?:完整阅读|完整閱讀|查看全文|阅读全文)[)）]?[…\.]*",
         warning=TRUNCATED,
     ),
     # --- lines of site furniture
@@ -180,7 +180,7 @@ RULES: tuple[Rule, ...] = (
         rf"^[^\n]{{0,60}}(?:来源于|来源|来自|轉載|转载|出自|本文)[^\n]{{0,20}}{_DOMAIN}[^\n]{{0,60}}(?:\n|$)",
     ),
     pattern_rule("source-credit-welcome", rf"^[^\n]{{0,60}}{_DOMAIN}[^\n]{{0,10}}欢迎[^\n]{{0,40}}(?:\n|$)"),
-    pattern_rule("comments", _line(r"(?:文档|文章|網友|网友)?评论\s*[((]\d+[))]|發表評論|发表评论|我要评论")),
+    pattern_rule("comments", _line(r"(?:文档|文章|網友|网友)?评论\s*[(（]\d+[)）]|發表評論|发表评论|我要评论")),
     pattern_rule(
         "navigation",
         _line(
@@ -188,35 +188,41 @@ RULES: tuple[Rule, ...] = (
             r"|相關文檔|相關文章|熱門文章|查看更多|查看全部|展开全文|更多>+|返回顶部|返回首页"
         ),
     ),
-    pattern_rule("prev-next", _line(r"(?:上一篇|下一篇|上一页|下一页|上一篇文章|下一篇文章)[::][^\n]{0,60}")),
+    pattern_rule("prev-next", _line(r"(?:上一篇|下一篇|上一页|下一页|上一篇文章|下一篇文章)[:：][^\n]{0,60}")),
     pattern_rule(
         "author-block",
         _line(
-            r"实名认证|個人認證|实名認證|个人认证|机构认证|认证用户|文档贡献者|貢獻者|上传者[::]?[^\n]{0,30}"
-            r"|[^\s\n]{1,30}\s*\+\s*关注|该用户很懒[^\n]{0,30}|這個用戶很懶[^\n]{0,30}"
+            r"实名认证|個人認證|实名認證|个人认证|机构认证|认证用户|文档贡献者|貢獻者|上传者[:：]?[^\n]{0,30}"
+            r"|内容提供者|[^\s\n]{1,30}\s*\+\s*关注|(?:该用户|这个人)很懒[^\n]{0,30}|這個(?:用戶|人)很懶[^\n]{0,30}"
         ),
     ),
-    pattern_rule("doc-footer-label", _line(r"-\s*(?:配套讲稿|特殊限制|关\s*键\s*词|关键词|文档属性)[::][^\n]{0,40}")),
+    pattern_rule("doc-footer-label", _line(r"-\s*(?:配套讲稿|特殊限制|文档属性)[:：][^\n]{0,40}")),
+    # the keywords label and the "- 词 词 词" line under it
+    pattern_rule(
+        "doc-footer-keywords",
+        _line(r"-\s*关\s*键\s*词[:：][^\n]{0,40}") + r"(?:[ \t]*-[ \t]+[^\n]{0,80}(?:\n|$))?",
+    ),
     pattern_rule("doc-footer-ppt", _line(r"如PPT文件的首页显示word图标[^\n]*")),
     pattern_rule("doc-footer-rights", _line(r"部分文档作品中含有的[^\n]*")),
-    pattern_rule("doc-footer-keywords", _line(r"-\s+(?:[^\s\n]{1,10}[ \t]+){2,}[^\s\n]{1,10}")),
     pattern_rule("comment-limit", _line(r"限制\d+(?:字)?(?:以)?内")),
-    pattern_rule("bookmark", _line(r"收藏《[^》\n]{1,80}》[))]?")),
-    pattern_rule("outline-label", _line(r"目[录錄](?:\s*/\s*提[纲綱])?[::]?[…\.]*")),
-    pattern_rule("title-label", r"^[ \t\u3000]*(?:文章标题|文章標題|标题|標題)[::]"),
-    pattern_rule("file-extension", r"(?<=\S)\.(?:docx?|wps|pdf|pptx?|txt)(?:VIP)?(?=[ \t]*$)"),
+    pattern_rule("bookmark", _line(r"收藏《[^》\n]{1,80}》[)）]?")),
+    pattern_rule("outline-label", _line(r"目[录錄](?:\s*/\s*提[纲綱])?[:：]?[…\.]*")),
+    pattern_rule("title-label", r"^[ \t\u3000]*(?:文章标题|文章標題|标题|標題)[:：]"),
+    pattern_rule("file-extension", r"(?<=\S)\.(?:docx?|wps|pdf|pptx?|txt)(?:[ \t]*VIP)?(?=[ \t]*$)"),
+    # a number counts as a phone number only with a label or in a service-number shape
     pattern_rule(
         "phone-number",
-        r"(?:(?:举报|联系|咨询|客服|服务)?(?:电话|热线)[::]?\s*)?"
-        r"(?<![\d-])(?:400|800)-?\d{3}-?\d{4}(?![\d-])(?:[((][^()()\n]{0,20}[))])?"
-        r"|(?:(?:举报|联系|咨询|客服)?电话[::]\s*)(?<![\d-])0\d{2,3}-\d{7,8}(?![\d-])"
-        r"|(?<![\d-])1[3-9]\d{9}(?![\d-])",
+        r"(?:(?:举报|联系|咨询|客服|服务)?(?:电话|热线)[:：]?\s*)?"
+        r"(?<![\d-])(?:400|800)-\d{3}-\d{4}(?![\d-])(?:[(（][^()（）\n]{0,20}[)）])?"
+        r"|(?:举报|联系|咨询|客服|服务)?(?:电话|热线|手机|联系方式)[:：]?\s*"
+        r"(?:(?<![\d-])0\d{2,3}-?\d{7,8}|(?<![\d-])1[3-9]\d{9})(?![\d-])",
     ),
     # --- damage inside the report's own sentences
     Rule("page-break-marker", _page_markers),
     pattern_rule(
         "mojibake-cyrillic",
-        r"(?<=[!!,,、;;。\s])[^!!,,、;;。\s]{0,8}[\u0400-\u04ff][^!!,,、;;。\s]{0,8}(?=[!!,,、;;。\s])",
+        r"(?<=[!！,，、;；。\s])[^!！,，、;；。\s]{0,8}"
+        rf"(?:[{_CJK}][\u0400-\u04ff]|[\u0400-\u04ff][{_CJK}])[^!！,，、;；。\s]{{0,8}}(?=[!！,，、;；。\s])",
     ),
     pattern_rule("replacement-char", r"\ufffd+"),
 )

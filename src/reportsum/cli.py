@@ -180,6 +180,13 @@ def summarise(
     max_reasks: Annotated[
         int, typer.Option("--max-reasks", help="Times a model is asked to fix ungrounded items.")
     ] = 2,
+    retries: Annotated[
+        int, typer.Option("--retries", help="Retries of a failed HTTP call (429, 5xx, timeouts), "
+                          "with backoff; Retry-After is honoured.")
+    ] = 4,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for one model answer.")
+    ] = 120.0,
     store: StoreOpt = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Call the model even when the cache has the answer.")
@@ -197,6 +204,7 @@ def summarise(
             Settings(
                 backend=backend, model=model, base_url=base_url, api_key=api_key, mode=mode,
                 concurrency=concurrency, chunk_chars=chunk_chars, prompt=prompt, max_reasks=max_reasks,
+                max_retries=retries, timeout=timeout,
             )
         )
         inputs = iter_inputs(paths)

@@ -193,10 +193,10 @@ def decode_text(data: bytes, name: str = "<bytes>") -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     else:
-        codec = _utf16_without_bom(data)
-        if codec is None:
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
             raise IngestError(f"{name}: binary file, not text")
-        return _finish(data.decode(codec), codec, name)
+        return _finish(data.decode(utf16), utf16, name)
     for codec in ("gbk", "gb18030"):
         try:
             text = data.decode(codec)
@@ -278,7 +278,7 @@ def _read_pdf(data: bytes, name: str) -> str:
 # ---------------------------------------------------------------- html
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
-_DROP_TAGS = ("script", "style", "nav", "header", "footer", "aside", "noscript", "template", "iframe", "form", "svg")
+_DROP_TAGS = ["script", "style", "nav", "aside", "noscript", "template", "iframe", "form", "svg"]
 _BLOCK_TAGS = frozenset(
     "address article aside blockquote body dd div dl dt fieldset figcaption figure h1 h2 h3 h4 h5 h6 "
     "hr li main ol p pre section table tbody thead tfoot tr td th ul caption center".split()
@@ -307,6 +307,10 @@ def _read_html(data: bytes, name: str) -> tuple[str, str]:
     soup = BeautifulSoup(markup, "lxml")
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
+    for tag in soup.find_all(["header", "footer"]):
+        # the page's banner and footer go; an article's own header holds its title
+        if tag.find_parent(["article", "main"]) is None:
+            tag.decompose()
     root = soup.body or soup
     total = len(root.get_text(strip=True))
     main = _main_element(root, total)
@@ -361,7 +365,7 @@ def _block_lines(root) -> str:  # type: ignore[no-untyped-def]
         if block:
             pieces.append("\n")
             stack.append("\n")
-        stack.extend(reversed(list(node.children)))
+        stack.extend(reversed(list(getattr(node, "children", ()))))
     lines = []
     for line in "".join(pieces).split("\n"):
         line = re.sub(r"[ \t\r\f\v\xa0]+", " ", line).strip()

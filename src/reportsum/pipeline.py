@@ -39,6 +39,10 @@ from reportsum.textmap import MappedText
 DEFAULT_CHUNK_CHARS = 1800
 
 
+class ExtractionFailed(Exception):
+    """A document for which the backend returned nothing at all (every chunk failed)."""
+
+
 class ConfigError(Exception):
     """Settings that cannot work (unknown backend, no model name, bad prompt...)."""
 
@@ -88,6 +92,10 @@ def resolve_backend(settings: Settings, env: dict[str, str] | None = None) -> Se
         raise ConfigError("concurrency must be at least 1")
     if settings.chunk_chars < 200:
         raise ConfigError("chunk-chars must be at least 200")
+    if settings.max_retries < 0 or settings.max_reasks < 0:
+        raise ConfigError("retries and max-reasks cannot be negative")
+    if settings.timeout <= 0:
+        raise ConfigError("timeout must be positive")
     return replace(settings, backend=backend, base_url=base_url, api_key=api_key, model=model)
 
 
@@ -193,15 +201,23 @@ async def summarise_part(
     source: str,
     sha256: str,
     chunk_chars: int = DEFAULT_CHUNK_CHARS,
-    file_warnings: Sequence[str] = (),
 ) -> DocumentSummary:
     """Summarise one report (one part of a file)."""
     doc_text = part.text.text
     chunks = chunk(doc_text, max_chars=chunk_chars)
     grounding = GroundingSource(doc_text)
     result = await backend.extract(doc_text, chunks, grounding=grounding)
+    if chunks and result.failed_chunks == len(chunks):
+        # Nothing came back for any part of the report: that is a failed document, not an
+        # empty summary. Its first reason is the one the user can act on.
+        raise ExtractionFailed(
+            f"{source}: document {part.index}: every chunk failed ({len(chunks)}); "
+            f"first: {result.warnings[0] if result.warnings else 'no answer'}"
+        )
     sections, rejected = ground_result(part, result, grounding)
-    warnings = list(dict.fromkeys([*file_warnings, *part.warnings, *result.warnings]))
+    # Truncation and other text warnings are per report (split knows which report a notice
+    # fell in); backend warnings are per chunk of this report.
+    warnings = list(dict.fromkeys([*part.warnings, *result.warnings]))
     info = DocumentInfo(
         source=source,
         index=part.index,
@@ -229,7 +245,6 @@ async def summarise_raw(
         *(
             summarise_part(
                 p, backend, source=src, sha256=raw.sha256, chunk_chars=chunk_chars,
-                file_warnings=cleaned.warnings,
             )
             for p in parts
         )
@@ -300,7 +315,7 @@ async def summarise_paths(
                 raw = read_file(path)
                 summary = await summarise_raw(raw, backend, chunk_chars=chunk_chars)
                 outcome = FileOutcome(path, summary=summary, raw=raw)
-            except IngestError as exc:
+            except (IngestError, ExtractionFailed) as exc:
                 outcome = FileOutcome(path, error=str(exc))
             except Exception as exc:  # noqa: BLE001 - one bad document must not lose the batch
                 outcome = FileOutcome(path, error=f"{path}: {type(exc).__name__}: {exc}")

@@ -35,6 +35,8 @@ class BackendResult:
     rejected: list[RejectedItem] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     warnings: list[str] = field(default_factory=list)
+    failed_chunks: int = 0
+    """Chunks that produced no answer at all (the call failed or nothing parsed)."""
 
 
 class Backend(Protocol):

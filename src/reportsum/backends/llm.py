@@ -48,7 +48,8 @@ if TYPE_CHECKING:
 MODES: dict[str, Mode] = {"tools": Mode.TOOLS, "json": Mode.JSON, "md_json": Mode.MD_JSON}
 
 # What instructor may reask for: the answer was not valid JSON, missed the tool call, or
-# failed validation (grounding included). API errors are deliberately absent.
+# failed validation (grounding included). API errors are deliberately absent: the SDK
+# retries those. (A non-JSON HTTP body also surfaces as JSONDecodeError and is retried.)
 VALIDATION_ERRORS: tuple[type[Exception], ...] = (
     ValidationError,
     json.JSONDecodeError,
@@ -139,6 +140,8 @@ class CallRecord:
 
 
 class CallRecorder(Protocol):
+    """Receives one CallRecord per chunk sent to the model."""
+
     def record(self, call: CallRecord) -> None: ...
 
 
@@ -161,9 +164,9 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def cache_key(settings: LLMSettings, chunk_text: str) -> str:
+def cache_key(settings: LLMSettings, chunk_text: str, *, heading: str | None = None) -> str:
     """The key of a chunk's answer: everything that changes what the model is asked."""
-    parts = [
+    parts: list[str | None] = [
         settings.model,
         settings.mode,
         settings.prompt.sha256,
@@ -171,6 +174,7 @@ def cache_key(settings: LLMSettings, chunk_text: str) -> str:
         _sha256(chunk_text),
         repr(float(settings.temperature)),
         str(settings.max_reasks),
+        heading,  # the user message names the chunk's heading
     ]
     return _sha256(json.dumps(parts))
 
@@ -318,6 +322,7 @@ class OpenAIBackend:
                 for i in res.items
             )
             out.warnings.extend(f"chunk {chunk.index}: {w}" for w in res.warnings)
+            out.failed_chunks += int(not res.items and bool(res.warnings))
             p, c, t = p + res.usage[0], c + res.usage[1], t + res.usage[2]
             calls += res.calls
             hits += int(res.cache_hit)
@@ -364,9 +369,9 @@ class OpenAIBackend:
         content = message.content or ""
         return extract_json_from_codeblock(content) if self.settings.mode == "md_json" else content
 
-    def _salvage(self, exc: InstructorRetryException) -> Extraction | None:
+    def _salvage(self, failed: Sequence[Any]) -> Extraction | None:
         """The most recent failed answer that parses as an Extraction (no grounding)."""
-        for attempt in reversed(exc.failed_attempts or []):
+        for attempt in reversed(failed):
             if attempt.completion is None:
                 continue
             try:
@@ -378,7 +383,7 @@ class OpenAIBackend:
     async def _chunk(
         self, session: _Session, chunk: Chunk, grounding: GroundingSource
     ) -> _ChunkResult:
-        key = cache_key(self.settings, chunk.text)
+        key = cache_key(self.settings, chunk.text, heading=chunk.heading)
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
@@ -443,26 +448,25 @@ class OpenAIBackend:
                                 "try a smaller --chunk-chars")
             return res, None, "truncated answer"
         except InstructorRetryException as exc:
+            failed = exc.failed_attempts or []
             res = _ChunkResult(usage=_usage_tuple(exc.total_usage), calls=exc.n_attempts or 1)
-            cause = exc.__cause__ or exc
-            if not isinstance(cause, VALIDATION_ERRORS):
-                # The API call itself failed (after the SDK's retries), maybe during a reask.
-                error = f"model call failed: {self._describe(cause)}"
-                if exc.failed_attempts:
+            salvaged = self._salvage(failed)
+            error: str | None = None
+            if res.calls > len(failed):
+                # The last attempt got no answer: the API call itself failed (after the SDK's
+                # retries), maybe during a reask.
+                error = f"model call failed: {self._describe(exc.__cause__ or exc)}"
+                if salvaged is not None:
                     error += " (kept the answer before it)"
+            elif salvaged is None:
+                last = " ".join(str(failed[-1].exception).split())[:300]
+                error = f"no usable answer after {res.calls} attempts: {self._redact(last)}"
+            if error is not None:
                 res.warnings.append(error)
-                if not exc.failed_attempts:
-                    return res, None, error
-            salvaged = self._salvage(exc)
             if salvaged is None:
-                last = exc.failed_attempts[-1].exception
-                error = (f"no usable answer after {res.calls} attempts: "
-                         f"{self._redact(' '.join(str(last).split())[:300])}")
-                res.warnings.append(error)
                 return res, None, error
             res.items = _items(salvaged)
-            error = res.warnings[0] if res.warnings else "grounding failed after reasks"
-            return res, salvaged.model_dump(), error
+            return res, salvaged.model_dump(), error or "grounding failed after reasks"
         res = _ChunkResult(
             items=_items(extraction),
             usage=_usage_tuple(completion.usage),

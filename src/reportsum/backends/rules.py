@@ -86,6 +86,12 @@ _BOILERPLATE = re.compile(
     r"\.com|\.docx?\b|\.pdf\b|全文共|未完|省略|文章标题|热门文章|上传|付费|举报|如下[:：]?$"
 )
 _LEAD_IN = re.compile(r"(?:总结|總結|汇报|匯報|报告|報告)如下|现将|現將")
+# "一是强化政策引导。": an enumerated sub-heading; the sentences after it carry the content.
+_ENUM_TITLE = re.compile(r"^\s*[一二三四五六七八九十]+是[^，,；;：:\d]{2,12}[。：:]?\s*$")
+# A signature line ("清溪区科学技术局", "青阳镇人民政府"): an organisation name standing alone.
+_SIGNATURE = re.compile(
+    r"^\s*[^，,。；;：:、\s]{2,24}(?:局|人民政府|政府|委员会|委|办公室|办|公司|中心|镇|街道)\s*$"
+)
 _DOC_TITLE = re.compile(
     r"(?:总结|總結|汇报|匯報|材料|报告|報告|规划|規劃|计划|計劃|打算|要点|要點|思路)$"
 )
@@ -264,7 +270,12 @@ def _candidate_pieces(text: str) -> list[_Piece]:
         if h is not None and _cjk(text[h.end : e]) < _MIN_CJK:
             continue  # the sentence is the heading
         sentence = text[s:e]
-        if _BOILERPLATE.search(sentence) or _LEAD_IN.search(sentence):
+        if (
+            _BOILERPLATE.search(sentence)
+            or _LEAD_IN.search(sentence)
+            or (_ENUM_TITLE.match(sentence) and not _PROBLEM.search(sentence))
+            or _SIGNATURE.match(sentence)
+        ):
             continue
         hint = next(
             (sec for sec in (_heading_section(x) for x in reversed(stack)) if sec), None

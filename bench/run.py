@@ -1,0 +1,32 @@
+"""`make bench`: every benchmark's figures, printed as a table.
+
+Figures are ratios measured within one run where a target is a ratio, so a noisy machine
+moves both sides together. Not a test: it prints, it does not assert.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_grounding  # noqa: E402
+
+
+def main() -> None:
+    rows: list[tuple[str, str, str]] = []
+    g = bench_grounding.run()
+    rows.append(("planted hallucinations caught", f"{g['hallucinations_caught_pct']:.1f}%", "100%"))
+    rows.append(("faithful forms falsely rejected", f"{g['faithful_falsely_rejected_pct']:.1f}%", "0%"))
+    if "verify_mb_per_s" in g:
+        rows.append(("verify throughput", f"{g['verify_mb_per_s']:.2f} MB/s", ">= 1 MB/s"))
+        rows.append(("verify time / plain \\d+ scan", f"{g['slowdown_vs_regex']:.1f}x", "<= 20x"))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'figure':<{width}}  {'measured':>14}  target")
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value:>14}  {target}")
+
+
+if __name__ == "__main__":
+    main()
