@@ -214,6 +214,12 @@ def _split_figures(text: str, s: int, e: int) -> list[tuple[int, int]]:
     return [_trim(text, a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
 
+def _continues_on_line(text: str, end: int) -> bool:
+    """Whether more text follows on the same line (so a short sentence is a lead-in title)."""
+    rest = text[end : end + 80].lstrip(" \t\u3000")
+    return bool(rest) and rest[0] != "\n"
+
+
 def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
     """The section and score of one clause, or None when it says nothing worth listing."""
     figures = len(_FIGURE.findall(piece))
@@ -239,6 +245,9 @@ def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
         return "problems", 1.0 + length_fit
     if plan and not strong and not re.search(r"已|了", piece):
         return "plans", 1.0 + plan + length_fit
+    if hint == "measures" and not strong and (measures or figures):
+        # Under a 做法/措施 heading, what was done with its counts is a measure.
+        return "measures", mea() + 0.5
     if (figures and achieved) or figures >= 2 or strong:
         return "achievements", ach()
     if hint == "achievements" and (figures or achieved):
@@ -273,7 +282,8 @@ def _candidate_pieces(text: str) -> list[_Piece]:
         if (
             _BOILERPLATE.search(sentence)
             or _LEAD_IN.search(sentence)
-            or (_ENUM_TITLE.match(sentence) and not _PROBLEM.search(sentence))
+            or (_ENUM_TITLE.match(sentence) and _continues_on_line(text, e)
+                and not _PROBLEM.search(sentence))
             or _SIGNATURE.match(sentence)
         ):
             continue
@@ -295,7 +305,7 @@ def _candidate_pieces(text: str) -> list[_Piece]:
     return pieces
 
 
-def section_cap(text: str, max_items: int = 12, *, chars_per_item: int = 150) -> int:
+def section_cap(text: str, max_items: int = 12, *, chars_per_item: int = 120) -> int:
     """Items kept per section: `max_items`, or one per `chars_per_item` of a long report
     (analysts list about that many in dense reports)."""
     return max(max_items, len(text) // chars_per_item)
