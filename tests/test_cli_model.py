@@ -151,3 +151,20 @@ def test_a_document_whose_every_call_fails_is_a_failure_and_the_batch_goes_on(tm
     assert bad.name in proc.stderr and "every chunk failed" in proc.stderr and "500" in proc.stderr
     assert KEY not in proc.stderr
     assert (out / f"{good.stem}.json").exists() and not (out / f"{bad.stem}.json").exists()
+
+
+def test_eval_compares_two_prompts_side_by_side_through_the_cli(tmp_path, fake_openai):
+    gold = ROOT / "eval" / "gold" / "examples"
+    out = tmp_path / "eval.json"
+    args = ["eval", str(gold), "--prompt", "default", "--prompt", "strict", *_model_args(fake_openai)]
+    proc = run_cli(*args, "--json", str(out), home=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "fake-model:default" in proc.stdout and "fake-model:strict" in proc.stdout
+    report = json.loads(out.read_text(encoding="utf-8"))
+    labels = [c["label"] for c in report["contenders"]]
+    assert labels == ["fake-model:default", "fake-model:strict"]
+    calls = fake_openai.calls
+    assert calls > 0
+    strict = run_cli(*args, "--min-f1", "0.99", home=tmp_path)
+    assert strict.returncode == 1 and "below --min-f1" in strict.stderr
+    assert fake_openai.calls == calls, "the second evaluation is served from the cache"
