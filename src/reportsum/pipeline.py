@@ -229,7 +229,15 @@ async def summarise_part(
         span=part.text.span_to_original(0, len(doc_text)) if doc_text else None,
         warnings=warnings,
     )
-    return DocumentSummary(document=info, run=_run_info(backend, result), rejected=rejected, **sections)
+    return DocumentSummary(
+        document=info,
+        run=_run_info(backend, result),
+        rejected=rejected,
+        achievements=sections["achievements"],
+        measures=sections["measures"],
+        problems=sections["problems"],
+        plans=sections["plans"],
+    )
 
 
 async def summarise_raw(

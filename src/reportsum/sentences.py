@@ -79,7 +79,8 @@ def _heading_at(text: str, pos: int, *, max_level: int = 6) -> tuple[Heading, in
     level = _LEVELS[m.lastgroup]
     if level > max_level:
         return None
-    t0 = _SEPARATOR.match(text, m.end()).end()
+    sep = _SEPARATOR.match(text, m.end())
+    t0 = sep.end() if sep else m.end()
     end_m = _TITLE_END.search(text, t0)
     t1 = end_m.start() if end_m else len(text)
     title = text[t0:t1].rstrip()

@@ -358,8 +358,8 @@ class Store:
 
     def record_call(self, run_id: str | None, call: Any) -> None:
         data = asdict(call) if hasattr(call, "__dataclass_fields__") else dict(call)
-        usage = data.get("usage")
-        if hasattr(usage, "model_dump"):
+        usage: Any = data.get("usage")
+        if usage is not None and hasattr(usage, "model_dump"):
             usage = usage.model_dump()
         self._exec(
             "INSERT INTO calls(run_id, created, chunk_index, chunk_sha256, request_hash, response_json,"

@@ -275,8 +275,8 @@ def _candidate_pieces(text: str) -> list[_Piece]:
         if _is_doc_title(text, s, e):
             stack[:] = [Heading(s, e, 0, "", text[s:e].strip())]
             continue
-        h = heading_at.get(s)
-        if h is not None and _cjk(text[h.end : e]) < _MIN_CJK:
+        at = heading_at.get(s)
+        if at is not None and _cjk(text[at.end : e]) < _MIN_CJK:
             continue  # the sentence is the heading
         sentence = text[s:e]
         if (
