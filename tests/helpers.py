@@ -39,3 +39,12 @@ def run_cli(*args: str, env: dict[str, str] | None = None, home: Path | None = N
         [sys.executable, "-m", "reportsum", *args],
         capture_output=True, text=True, env=e, timeout=timeout, input=input, cwd=ROOT,
     )
+
+
+def assert_evidence_at_span(raw: str, item) -> None:  # noqa: ANN001 - any SummaryItem-like
+    """The span indexes the text as read; cleaning may only have removed noise inside it, so
+    the evidence is a subsequence of raw[span] with the same first and last characters."""
+    a, b = item.span
+    assert raw[a] == item.evidence[0] and raw[b - 1] == item.evidence[-1], (item.evidence, raw[a:b])
+    chars = iter(raw[a:b])
+    assert all(ch in chars for ch in item.evidence), (item.evidence, raw[a:b])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import EXAMPLES, run_cli, seed, seed_files
+from helpers import EXAMPLES, assert_evidence_at_span, run_cli, seed, seed_files
 
 from reportsum.models import SECTIONS, FileSummary
 
@@ -32,12 +32,7 @@ def test_summarise_all_seeds_offline_to_json(tmp_path):
             raw = open(fs.source, encoding="utf-8").read()
             for name in SECTIONS:
                 for item in doc.section(name):
-                    a, b = item.span
-                    # The span indexes the text as read; cleaning may only have removed noise
-                    # inside it, so the evidence is a subsequence of it with the same ends.
-                    assert raw[a] == item.evidence[0] and raw[b - 1] == item.evidence[-1]
-                    chars = iter(raw[a:b])
-                    assert all(ch in chars for ch in item.evidence), item.evidence
+                    assert_evidence_at_span(raw, item)
     assert not list((tmp_path / "out").glob(".*.tmp"))
 
 
