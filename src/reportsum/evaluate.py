@@ -27,7 +27,7 @@ from reportsum.models import SECTIONS, DocumentSummary, Usage
 from reportsum.pipeline import Settings, resolve_backend
 from reportsum.runner import run_batch
 from reportsum.scoring import DocumentScore, combine, score_document, score_summary
-from reportsum.store import Store
+from reportsum.store import RunRow, Store
 
 
 class EvalError(ValueError):
@@ -254,36 +254,17 @@ def _score(golds: Sequence[GoldDocument], index: _Index) -> tuple[DocumentResult
     return tuple(out)
 
 
-def _run_contender(
-    golds: Sequence[GoldDocument], contender: Contender, store: Store, use_cache: bool
+def _result(
+    golds: Sequence[GoldDocument],
+    contender: Contender,
+    row: RunRow,
+    summaries: list[DocumentSummary],
+    *,
+    usage: Usage,
+    seconds: float | None,
+    failures: Sequence[str],
 ) -> ContenderResult:
-    assert contender.settings is not None
-    settings = resolve_backend(contender.settings)
-    paths = list(dict.fromkeys(g.document_path.resolve() for g in golds))
-    batch = run_batch(store, settings, paths=paths, command="eval", use_cache=use_cache)
-    summaries = [d for o in batch.outcomes if o.summary is not None for d in o.summary.documents]
     documents = _score(golds, _Index(summaries))
-    row = store.run(batch.run_id)
-    return ContenderResult(
-        label=contender.label,
-        run_id=batch.run_id,
-        backend=row.backend,
-        model=row.model,
-        prompt=row.prompt_name,
-        documents=documents,
-        combined=combine(d.score for d in documents),
-        usage=batch.usage,
-        seconds=batch.seconds,
-        failures=tuple(batch.failures),
-    )
-
-
-def _stored_contender(
-    golds: Sequence[GoldDocument], contender: Contender, store: Store
-) -> ContenderResult:
-    assert contender.run_id is not None
-    row = store.run(contender.run_id)
-    documents = _score(golds, _Index(store.results(row.id)))
     return ContenderResult(
         label=contender.label,
         run_id=row.id,
@@ -292,9 +273,34 @@ def _stored_contender(
         prompt=row.prompt_name,
         documents=documents,
         combined=combine(d.score for d in documents),
+        usage=usage,
+        seconds=seconds,
+        failures=tuple(failures),
+    )
+
+
+def _run_contender(
+    golds: Sequence[GoldDocument], contender: Contender, store: Store, use_cache: bool
+) -> ContenderResult:
+    assert contender.settings is not None
+    settings = resolve_backend(contender.settings)
+    paths = list(dict.fromkeys(g.document_path.resolve() for g in golds))
+    batch = run_batch(store, settings, paths=paths, command="eval", use_cache=use_cache)
+    summaries = [d for o in batch.outcomes if o.summary is not None for d in o.summary.documents]
+    return _result(golds, contender, store.run(batch.run_id), summaries, usage=batch.usage,
+                   seconds=batch.seconds, failures=batch.failures)
+
+
+def _stored_contender(
+    golds: Sequence[GoldDocument], contender: Contender, store: Store
+) -> ContenderResult:
+    assert contender.run_id is not None
+    row = store.run(contender.run_id)
+    return _result(
+        golds, contender, row, store.results(row.id),
         usage=Usage.model_validate(row.usage) if row.usage else Usage(),
         seconds=None,
-        failures=tuple(f"{source}: {error}" for source, error in store.failures(row.id)),
+        failures=[f"{source}: {error}" for source, error in store.failures(row.id)],
     )
 
 
