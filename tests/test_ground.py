@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reportsum.ground import GroundingSource, check_item, reask_message
+from reportsum.ground import (
+    GroundingSource,
+    check_details,
+    check_item,
+    find_problems,
+    reask_message,
+)
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 SOURCE = (
@@ -160,3 +166,43 @@ def test_source_sentences_verify_cleanly_on_every_seed(with_evidence: bool) -> N
         for sentence in (s for s in re.split(r"[。！？；]", text) if s.strip()):
             check = check_item(src, sentence, sentence if with_evidence else None)
             assert check.ok, (name, check.reasons)
+
+
+def test_fuzzy_quote_is_located_near_the_hint_first() -> None:
+    para = "全区实现高新技术产业产值10.69亿元，同比增长32.3%"
+    text = "一、" + para + "。" + "各项工作有序推进。" * 900 + "二、" + para + "。"
+    src = GroundingSource(text)
+    quote = "全区实现高新技术产业总产值10.69亿元，同比增长32.3%"  # one character added
+    first = src.locate(quote, near=0)
+    second = src.locate(quote, near=len(text) - 5)
+    assert first is not None and second is not None
+    assert first.method == second.method == "fuzzy"
+    # the alignment may take in a neighbouring character; what matters is which occurrence
+    assert abs(first.start - text.index(para)) <= 2
+    assert abs(second.start - text.rindex(para)) <= 2
+
+
+def test_fuzzy_quote_with_a_changed_number_is_rejected() -> None:
+    src = GroundingSource("今年以来，全区实现高新技术产业产值10.69亿元，同比增长32.3%。")
+    check = check_item(src, "产值10.69亿元", "全区实现高新技术产业总产值10.96亿元，同比增长32.3%")
+    assert not check.ok and check.warnings
+    assert any("10.96亿元" in r for r in check.reasons)
+
+
+def test_full_width_thousands_comma_grounds_the_plain_figure() -> None:
+    src = GroundingSource("争取上级科技扶持资金1，478万元。")
+    assert check_item(src, "扶持资金1478万元", "争取上级科技扶持资金1，478万元").ok
+    assert not check_item(src, "扶持资金1487万元", "争取上级科技扶持资金1，478万元").ok
+
+
+def test_find_problems_agrees_with_check_details() -> None:
+    src = GroundingSource(SOURCE)
+    for text, evidence in [
+        ("产值10.96亿元，增长32.3%", "全区实现高新技术产业产值10.69亿元，同比增长32.3%"),
+        ("技术中心12家", None),
+        ("产值10.69亿元", "全市工业产值再创新高"),
+    ]:
+        check, problems = check_details(src, text, evidence)
+        found, warnings = find_problems(src, text, evidence)
+        assert tuple(found) == problems and tuple(warnings) == check.warnings
+        assert check.ok is (not found)

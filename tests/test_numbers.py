@@ -203,3 +203,34 @@ def test_every_placeholder_in_seeds_is_redacted(name: str) -> None:
         assert any(s <= p.start() and p.end() <= e for s, e in redacted), text[
             p.start() - 10 : p.end() + 10
         ]
+
+
+@pytest.mark.parametrize("text", ["1，478万元", "１，４７８万元", "1,478万元", "1478万元"])
+def test_thousands_separators_ascii_or_full_width(text: str) -> None:
+    m = one(text)
+    assert (m.value, m.unit, m.raw) == (14780000.0, "元", text)
+
+
+def test_full_width_comma_without_three_digit_group_separates_figures() -> None:
+    found = scan("分别为3，45家")
+    assert [(m.raw, m.value) for m in found] == [("3", 3), ("45家", 45)]
+
+
+def test_repeated_scans_return_independent_equal_lists() -> None:
+    text = "新认定市级企业技术中心12家、市级科技项目12项"
+    first = scan(text)
+    first.clear()
+    again = scan(text)
+    assert [(m.raw, m.start) for m in again] == [("12家", 11), ("12项", 21)]
+    assert again == scan(text) and again is not scan(text)
+
+
+def test_long_texts_scan_like_their_parts() -> None:
+    part = "全区实现产值10.69亿元，同比增长32.3%，第九届博览会，xx家企业。"
+    long_text = part * 200  # beyond the cached length: scanned afresh every time
+    found = scan(long_text)
+    assert len(found) == 200 * len(scan(part))
+    shift = len(part) * 199
+    assert [(m.raw, m.start - shift) for m in found[-len(scan(part)) :]] == [
+        (m.raw, m.start) for m in scan(part)
+    ]

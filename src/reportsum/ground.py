@@ -53,6 +53,8 @@ _KIND_LABEL = {
 }
 _OVER = frozenset({"余", "餘", "多", "以上", "超", "超过", "逾", "突破"})
 _UNDER = frozenset({"近", "将近", "接近"})
+_CROSS_KIND = {"year": "number", "number": "year"}
+"""The one pair of different kinds `_kind_compatible` may accept (2013年 and a bare 2013)."""
 _UNIT_GROUPS = ({"人", "名", "位"}, {"个", "家"}, {"项", "个"}, {"次", "场"})
 
 
@@ -165,11 +167,16 @@ class GroundingSource:
 
     def locate(self, quote: str, *, near: int | None = None) -> EvidenceMatch | None:
         """Find `quote` in the source; with `near`, prefer the occurrence closest to it."""
-        if not quote or not quote.strip():
+        found = self._locate(quote, near)
+        return None if found is None else EvidenceMatch(*found)
+
+    def _locate(self, quote: str, near: int | None) -> tuple[int, int, str, float] | None:
+        """`locate` as a plain tuple (start, end, method, score): grounding calls it per item."""
+        if not quote or quote.isspace():
             return None
         i = _find_near(self.text, quote, near)
         if i >= 0:
-            return EvidenceMatch(i, i + len(quote), "exact", 100.0)
+            return i, i + len(quote), "exact", 100.0
         norm, offsets = self._norm
         nq, _ = normalize(quote)
         if not nq:
@@ -177,12 +184,12 @@ class GroundingSource:
         near_n = None if near is None else bisect_left(offsets, near)
         j = _find_near(norm, nq, near_n)
         if j >= 0:
-            return EvidenceMatch(offsets[j], offsets[j + len(nq) - 1] + 1, "normalized", 100.0)
+            return offsets[j], offsets[j + len(nq) - 1] + 1, "normalized", 100.0
         if len(nq) < FUZZY_MIN_CHARS:
             return None
         return self._fuzzy(nq, near_n)
 
-    def _fuzzy(self, nq: str, near_n: int | None) -> EvidenceMatch | None:
+    def _fuzzy(self, nq: str, near_n: int | None) -> tuple[int, int, str, float] | None:
         norm, offsets = self._norm
         windows = [(0, len(norm))]
         if near_n is not None:
@@ -192,7 +199,7 @@ class GroundingSource:
             al = fuzz.partial_ratio_alignment(nq, norm[lo:hi], score_cutoff=FUZZY_THRESHOLD)
             if al is not None and al.dest_end > al.dest_start:
                 s, e = lo + al.dest_start, lo + al.dest_end
-                return EvidenceMatch(offsets[s], offsets[e - 1] + 1, "fuzzy", float(al.score))
+                return offsets[s], offsets[e - 1] + 1, "fuzzy", float(al.score)
         return None
 
 
@@ -220,17 +227,36 @@ def _same_value(a: float | None, b: float | None) -> bool:
 
 def _kind_compatible(t: Mention, s: Mention) -> bool:
     """Whether source mention `s` may ground text mention `t` (kinds and values)."""
-    if t.kind == s.kind:
-        if t.kind == "date" and t.value is not None and s.value is not None and t.value % 100 == 0:
-            return int(t.value) // 100 == int(s.value) // 100  # 12月 is grounded by 12月25日
-        if t.kind == "year" and s.high is not None and t.high is None:
-            return _same_value(t.value, s.value) or _same_value(t.value, s.high)
-        return _same_value(t.value, s.value) and _same_value(t.high, s.high)
-    if {t.kind, s.kind} == {"year", "number"}:
+    kind = t.kind
+    if kind == s.kind:
+        tv, sv = t.value, s.value
+        if kind == "date" and tv is not None and sv is not None and tv % 100 == 0:
+            return int(tv) // 100 == int(sv) // 100  # 12月 is grounded by 12月25日
+        if kind == "year" and s.high is not None and t.high is None:
+            return _same_value(tv, sv) or _same_value(tv, s.high)
+        return _same_value(tv, sv) and _same_value(t.high, s.high)
+    if {kind, s.kind} == {"year", "number"}:
         # 2013年 against a bare 2013 in a list such as 2012、2013年
         bare = s if s.kind == "number" else t
         return not bare.unit and _same_value(t.value, s.value)
     return False
+
+
+def _candidates(t: Mention, pool: tuple[Mention, ...]) -> list[Mention]:
+    """The mentions of `pool` that `_kind_compatible` accepts for `t`, in pool order."""
+    kind, tv, th = t.kind, t.value, t.high
+    if kind in ("date", "year") or (kind == "number" and not t.unit) or tv is None:
+        other = _CROSS_KIND.get(kind, "")
+        return [s for s in pool if (s.kind == kind or s.kind == other) and _kind_compatible(t, s)]
+    # every other kind needs the same kind, value and upper bound: _kind_compatible's last rule,
+    # inlined because this runs for every number of every item
+    return [
+        s
+        for s in pool
+        if s.kind == kind
+        and (s.value == tv or _same_value(tv, s.value))
+        and (s.high == th or _same_value(th, s.high))
+    ]
 
 
 def _units_agree(a: str, b: str) -> bool:
@@ -273,18 +299,22 @@ def _match_number(
             if s.kind == "redacted" and s.raw.lower().replace(" ", "") == key:
                 return s, "", ""
         return None, "", f"占位符“{t.raw}”在{where}中找不到"
-    cands = [s for s in pool if s.kind != "redacted" and _kind_compatible(t, s)]
+    cands = _candidates(t, pool)
     if cands:
-        agreeing = [s for s in cands if _units_agree(t.unit, s.unit)]
+        unit = t.unit
+        best = cands[0]
+        if best.unit == unit and best.approx == t.approx:
+            return best, "", ""  # the common case: the first candidate is written as in the text
+        agreeing = [s for s in cands if s.unit == unit or _units_agree(unit, s.unit)]
         if not agreeing:
             return (
                 None,
                 "",
                 (f"数字“{t.raw}”的单位与{where}不符（{where}中为：{_pool_text(tuple(cands))}）"),
             )
-        exact_unit = [s for s in agreeing if s.unit == t.unit]
-        best = (exact_unit or agreeing)[0]
-        for s in exact_unit or agreeing:
+        preferred = [s for s in agreeing if s.unit == unit] or agreeing
+        best = preferred[0]
+        for s in preferred:
             if s.approx == t.approx:
                 best = s
                 break
@@ -295,7 +325,7 @@ def _match_number(
             return best, f"数字“{t.raw}”省略了原文的“{best.approx}”（原文为：{best.raw}）", ""
         if tc and not sc:
             return best, f"数字“{t.raw}”加了原文没有的“{t.approx}”（原文为：{best.raw}）", ""
-        if best.unit != t.unit and t.unit and best.unit:
+        if best.unit != unit and unit and best.unit:
             return best, f"数字“{t.raw}”的单位与原文“{best.raw}”写法不同", ""
         return best, "", ""
     if allow_rounding:
@@ -340,23 +370,55 @@ def check_details(
     allow_rounding: bool = False,
 ) -> tuple[ItemCheck, tuple[Problem, ...]]:
     """`check_item` plus the failures one by one (the number as written, and the reason)."""
+    span, grounded, problems, warnings = _check(source, text, evidence, near, allow_rounding)
+    reasons: tuple[str, ...] = ()
+    if problems:
+        prefix = f"条目“{_head(text)}”："
+        reasons = tuple(prefix + p.reason for p in problems)
+    check = ItemCheck(not reasons, span, tuple(grounded.values()), reasons, tuple(warnings))
+    return check, tuple(problems)
+
+
+def find_problems(
+    source: GroundingSource,
+    text: str,
+    evidence: str | None,
+    *,
+    near: int | None = None,
+    allow_rounding: bool = False,
+) -> tuple[list[Problem], list[str]]:
+    """The failures and warnings of `check_details`, without building an `ItemCheck`
+    (for checking many items at once, as `reportsum verify` does)."""
+    _, _, problems, warnings = _check(source, text, evidence, near, allow_rounding)
+    return problems, warnings
+
+
+def _check(
+    source: GroundingSource,
+    text: str,
+    evidence: str | None,
+    near: int | None,
+    allow_rounding: bool,
+) -> tuple[tuple[int, int] | None, dict[int, Mention], list[Problem], list[str]]:
+    """(evidence span, grounding mentions by identity, problems, warnings) of one item."""
     problems: list[Problem] = []
     warnings: list[str] = []
-    grounded: list[Mention] = []
+    # keyed by identity: pool mentions are distinct objects of one source (dataclass == is slow)
+    grounded: dict[int, Mention] = {}
     span: tuple[int, int] | None = None
-    prefix = f"条目“{_head(text)}”："
     if evidence is not None:
-        match = source.locate(evidence, near=near)
+        match = source._locate(evidence, near)
         if match is None:
             problems.append(
                 Problem("", "引文在原文中找不到（evidence not found in source），请逐字引用原文")
             )
-            return _verdict(prefix, None, grounded, problems, warnings), tuple(problems)
-        span = (match.start, match.end)
-        pool = source.mentions_in(*span)
+            return None, grounded, problems, warnings
+        start, end, method, score = match
+        span = (start, end)
+        pool = source.mentions_in(start, end)
         where = "原文引文"
-        if match.method == "fuzzy":
-            warnings.append(f"引文与原文不完全一致（相似度{match.score:.0f}），已按原文定位")
+        if method == "fuzzy":
+            warnings.append(f"引文与原文不完全一致（相似度{score:.0f}），已按原文定位")
             # the quote was located approximately: its own numbers must still be exact
             for q in scan(evidence):
                 found, _, _ = _match_number(q, pool, where, False)
@@ -373,24 +435,12 @@ def check_details(
     for t in scan(text):
         found, warning, reason = _match_number(t, pool, where, allow_rounding)
         if found is not None:
-            if found not in grounded:
-                grounded.append(found)
+            grounded.setdefault(id(found), found)
             if warning:
                 warnings.append(warning)
         else:
             problems.append(Problem(t.raw, reason))
-    return _verdict(prefix, span, grounded, problems, warnings), tuple(problems)
-
-
-def _verdict(
-    prefix: str,
-    span: tuple[int, int] | None,
-    grounded: list[Mention],
-    problems: list[Problem],
-    warnings: list[str],
-) -> ItemCheck:
-    reasons = tuple(prefix + p.reason for p in problems)
-    return ItemCheck(not reasons, span, tuple(grounded), reasons, tuple(warnings))
+    return span, grounded, problems, warnings
 
 
 def check_item(

@@ -1,7 +1,9 @@
 """The number scanner: every quantitative mention in a Chinese work report.
 
-`scan(text)` runs one compiled alternation over the text and looks at a few characters
-around each hit (approximation words, units, 第, article-like 一) to decide what it is.
+`scan(text)` runs one compiled alternation over the text; each hit carries its suffix (unit,
+approximation word, day of a date) read by a lookahead in the same regex, and a few characters
+before it (第, approximation words, article-like 一) decide what it is. Parses of a numeral
+with its unit and scans of short texts (items, quotes) are cached.
 Values have magnitudes multiplied out (10.69亿元 -> 1.069e9 元) so that every faithful
 form of a figure compares equal; redacted placeholders (xx, x.xx%, 20xx年, **) are
 `kind="redacted"` with no value and are never numbers.
@@ -20,10 +22,11 @@ Policy decisions (tested in tests/test_numbers.py):
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import cn2an
 
@@ -51,37 +54,16 @@ _CN_DIGIT = "零〇○一二三四五六七八九壹贰貳叁參肆伍陆陸柒�
 _CN_MAG = "十百千万亿萬億拾佰仟"
 _MAG_VALUE = {"十": 10, "百": 100, "千": 1000, "万": 10**4, "亿": 10**8, "萬": 10**4, "億": 10**8}
 
-_AR = rf"(?:[0-9]{{1,3}}(?:,[0-9]{{3}})+(?![0-9])|[{_D}]+)(?:[.．][{_D}]+)?"
+# Thousands separators: ASCII commas, or full-width commas (1，478) as scraped pages write them;
+# one separator style per figure, groups of exactly three digits.
+_AR = (
+    rf"(?:[0-9]{{1,3}}(?:,[0-9]{{3}})+(?![0-9])|[{_D}]{{1,3}}(?:，[{_D}]{{3}})+(?![{_D}])|[{_D}]+)"
+    rf"(?:[.．][{_D}]+)?"
+)
 _ARM = rf"{_AR}[十百千万亿萬億]*"
 _CN = rf"[{_CN_DIGIT}{_CN_MAG}]+(?:[点點][{_CN_DIGIT}]+)?"
 _NUM = rf"(?:{_ARM}|{_CN})"
 _RANGE_SEP = r"(?:至|到|~|～|－|——|—|–|-)"
-
-# Order matters: at one position the first alternative that matches wins. The leading
-# lookahead lets the regex engine skip ahead to characters that can start a mention (7x faster).
-_START = rf"[{_D}xX*“\"「{_CN_DIGIT}{_CN_MAG}翻]"
-_MASTER = re.compile(
-    rf"(?={_START})(?:"
-    + "|".join(
-        [
-            # not quantities: phone numbers / dates written with dashes, clock-time ranges,
-            # digits in quotes (a programme's name such as “3315”)
-            r"(?P<skip>[0-9]+(?:-[0-9]+){2,}"
-            r"|[0-9]{1,2}[:：][0-9]{2}(?:[-—~～至][0-9]{1,2}[:：][0-9]{2})"
-            r"|(?<=[“\"「])[0-9]+(?=[”\"」]))",
-            # redacted placeholders: xx, xxx, XX, x.xx, 20xx, xG, **
-            r"(?P<red>(?<![A-Za-z0-9])(?:[0-9]{0,2}[xX]{1,4}(?:[.．][xX]{1,4})?"
-            r"(?:G(?![A-Za-z0-9]))?(?![A-Za-z0-9])|\*{2,}))",
-            rf"(?P<pctcn>百分之(?P<pctn>{_NUM}))",
-            rf"(?P<frac>(?P<fden>{_NUM})分之(?P<fnum>{_NUM}))",
-            r"(?P<fan>翻了?(?P<fann>[一两二三四])?番)",
-            rf"(?P<ratio>(?P<ra>{_AR})\s?[:：∶]\s?(?P<rb>{_AR}))",
-            rf"(?P<range>(?P<lo>{_NUM})(?P<loax>[余多])?\s?{_RANGE_SEP}\s?(?P<hi>{_NUM}))",
-            rf"(?P<num>{_NUM})",
-        ]
-    )
-    + ")"
-)
 
 _UNITS = (
     "个百分点|個百分點|百分点|百分點|"
@@ -95,16 +77,66 @@ _UNITS = (
     "所|校|床|课|课时|期次|单|單|万|亿|"
     "(?i:kwh|kw|mw|km|kg|mm|cm|m2|m3|m)(?![A-Za-z])|㎡|%|％|倍"
 )
-_SUFFIX = re.compile(
-    rf"[ \u3000]?(?P<ax>[余多餘])?(?P<unit>{_UNITS})?(?P<ax2>以上|左右|多)?(?P<day>[0-9０-９]{{1,2}}[日号]"
-    rf"|[{_CN_DIGIT}十]{{1,3}}[日号])?"
+
+
+# first characters of the units ((?i:...) codes start with k, m or c in either case)
+_UNIT_LEAD = frozenset(u[0] for u in _UNITS.split("|") if u and u[0] != "(")
+_UNIT_LEAD_CLASS = "".join(re.escape(c) for c in sorted(_UNIT_LEAD)) + "KMC"
+# characters that can follow a Chinese numeral that is a quantity (cheap early rejection)
+_UNIT_FIRST = _UNIT_LEAD | frozenset(" \u3000余多餘")
+
+
+def _suffix(p: str) -> str:
+    """What may follow a figure (approximation word, unit, 以上, the day of a date), as a
+    pattern whose groups are named with prefix `p` (it is embedded once per alternative)."""
+    # the lookahead on the unit's first character skips the long alternation when no unit follows
+    return (
+        rf"[ \u3000]?(?P<{p}ax>[余多餘])?(?P<{p}unit>(?=[{_UNIT_LEAD_CLASS}])(?:{_UNITS}))?"
+        rf"(?P<{p}ax2>以上|左右|多)?(?P<{p}day>[0-9０-９]{{1,2}}[日号]|[{_CN_DIGIT}十]{{1,3}}[日号])?"
+    )
+
+
+# Every character a numeral (_NUM) can contain: a possessive run of them, then the literal that
+# must follow, is a cheap necessary condition checked before the fraction, ratio and range
+# alternatives (those literals are not numeral characters, so the numeral must end where the run
+# ends and the guard never rejects a match an alternative would make). 翻 starts no numeral, so
+# 翻番 may be tried before the fraction and ratio.
+_RUN = rf"[{_D}{_CN_DIGIT}{_CN_MAG}点點.．,，]*+"
+
+# Order matters: at one position the first alternative that matches wins. The leading
+# lookahead lets the regex engine skip ahead to characters that can start a mention (7x faster).
+# The suffix of a figure is read by a lookahead inside its group, so one match gives the unit
+# without moving where the scan resumes, and the group still closes last (`lastgroup`).
+_START = rf"[{_D}xX*“\"「{_CN_DIGIT}{_CN_MAG}翻]"
+_MASTER = re.compile(
+    rf"(?={_START})(?:"
+    + "|".join(
+        [
+            # not quantities: phone numbers / dates written with dashes, clock-time ranges,
+            # digits in quotes (a programme's name such as “3315”)
+            r"(?P<skip>[0-9]++(?:-[0-9]+){2,}"
+            r"|[0-9]{1,2}[:：][0-9]{2}(?:[-—~～至][0-9]{1,2}[:：][0-9]{2})"
+            r"|(?<=[“\"「])[0-9]+(?=[”\"」]))",
+            # redacted placeholders: xx, xxx, XX, x.xx, 20xx, xG, **
+            r"(?P<red>(?<![A-Za-z0-9])(?:[0-9]{0,2}[xX]{1,4}(?:[.．][xX]{1,4})?"
+            r"(?:G(?![A-Za-z0-9]))?(?![A-Za-z0-9])|\*{2,})"
+            rf"(?={_suffix('x_')}))",
+            rf"(?P<pctcn>百分之(?P<pctn>{_NUM}))",
+            r"(?P<fan>翻了?(?P<fann>[一两二三四])?番)",
+            # one guard for the three alternatives that need a literal after the numeral
+            rf"(?={_RUN}(?:分之|\s?[:：∶]|[余多]?\s?{_RANGE_SEP}))(?:"
+            rf"(?P<frac>(?P<fden>{_NUM})分之(?P<fnum>{_NUM}))"
+            rf"|(?P<ratio>(?P<ra>{_AR})\s?[:：∶]\s?(?P<rb>{_AR}))"
+            rf"|(?P<range>(?P<lo>{_NUM})(?P<loax>[余多])?\s?{_RANGE_SEP}\s?(?P<hi>{_NUM})"
+            rf"(?={_suffix('r_')})))",
+            rf"(?P<num>{_NUM}(?={_suffix('n_')}))",
+        ]
+    )
+    + ")"
 )
+
 _APPROX_BEFORE = ("超过", "将近", "接近", "大约", "突破", "约", "近", "超", "逾")
 _AR_FIRST = frozenset("0123456789０１２３４５６７８９")
-# characters that can follow a Chinese numeral that is a quantity (cheap early rejection)
-_UNIT_FIRST = frozenset(u[0] for u in _UNITS.split("|") if u and u[0] != "(") | frozenset(
-    " \u3000余多餘"
-)
 _APPROX_LAST = frozenset(w[-1] for w in _APPROX_BEFORE)
 _ORDINAL_UNITS = frozenset("届屆名批次个個期位季度年条條款章篇项項阶段轮輪家号號")
 _IDIOMS = re.compile(
@@ -158,6 +190,37 @@ class Mention:
             span=span,  # type: ignore[arg-type]
             approx=self.approx,
         )
+
+
+_new_object = object.__new__
+
+
+def _mention(
+    raw: str,
+    value: float | None,
+    unit: str,
+    kind: str,
+    start: int,
+    end: int,
+    approx: str = "",
+    high: float | None = None,
+) -> Mention:
+    """`Mention(...)` without the frozen dataclass's per-field `object.__setattr__` calls.
+
+    The scanner builds one per figure of every text it reads; filling the instance dict directly
+    makes that 3x cheaper and yields an equal, equally immutable object.
+    """
+    m = _new_object(Mention)
+    d = m.__dict__
+    d["raw"] = raw
+    d["value"] = value
+    d["unit"] = unit
+    d["kind"] = kind
+    d["start"] = start
+    d["end"] = end
+    d["approx"] = approx
+    d["high"] = high
+    return m
 
 
 # ------------------------------------------------------------------ numeral parsing
@@ -223,10 +286,6 @@ def magnitude(raw: str) -> int:
 # ------------------------------------------------------------------ scanner
 
 
-def _f(d: Decimal) -> float:
-    return float(d)
-
-
 def _approx_before(text: str, start: int) -> str:
     if not start or text[start - 1] not in _APPROX_LAST:
         return ""
@@ -236,98 +295,149 @@ def _approx_before(text: str, start: int) -> str:
     return ""
 
 
-def _unit_of(unit: str) -> tuple[int, str]:
-    """Split a unit into (magnitude, base unit): 万元 -> (1e4, 元)."""
+@cache
+def _unit_info(unit: str) -> tuple[int, str, str]:
+    """(magnitude, base unit, kind) of a unit: 万元 -> (1e4, 元, number), ％ -> (1, %, percent)."""
     if unit in _MAG_UNITS:
         mag, base = _MAG_UNITS[unit]
-        return _MAG_VALUE[mag], base
-    return 1, unit.translate(_UNIT_CANON).lower()
+        umag = _MAG_VALUE[mag]
+    else:
+        umag, base = 1, unit.translate(_UNIT_CANON).lower()
+    if unit in ("%", "％"):
+        return umag, "%", "percent"
+    if unit in _PP_UNITS:
+        return umag, "个百分点", "percentage-point"
+    return umag, base, "multiple" if unit == "倍" else "number"
+
+
+def _is_year(base: str, value: Decimal, core: str) -> bool:
+    """2013年, 二〇一三年: four digits between 1900 and 2100 before 年."""
+    return (
+        base == "年"
+        and value == int(value)
+        and 1900 <= value <= 2100
+        and len(core.translate(_CN_T2S)) == 4
+    )
+
+
+@lru_cache(maxsize=65536)
+def _figure(core: str, unit: str) -> tuple[Decimal, float, str, str] | None:
+    """(value exactly and as a float, base unit, kind) of numeral `core` written with `unit`;
+    None if `core` is not a numeral. Cached: the same figures recur throughout a report."""
+    umag, base, kind = _unit_info(unit)
+    v = parse_numeral(core)
+    if v is None:
+        return None
+    v *= umag
+    return v, float(v), base, "year" if _is_year(base, v, core) else kind
+
+
+_CACHED_CHARS = 2000
+"""Scans of texts up to this length (items, quotes) are cached; whole documents are not."""
 
 
 def scan(text: str) -> list[Mention]:
-    """Every quantitative mention in `text`, in order, with spans into `text`."""
+    """Every quantitative mention in `text`, in order, with spans into `text` (a new list)."""
+    if len(text) <= _CACHED_CHARS:
+        return list(_scan_cached(text))
+    return _scan(text)
+
+
+@lru_cache(maxsize=8192)
+def _scan_cached(text: str) -> tuple[Mention, ...]:
+    # an item is often checked more than once (a retry, the pipeline after the backend), and
+    # mentions are immutable, so one scan per distinct text serves every caller
+    return tuple(_scan(text))
+
+
+def _scan(text: str) -> list[Mention]:
     out: list[Mention] = []
-    n = len(text)
     last_end = 0
     for m in _MASTER.finditer(text):
+        start = m.start()
+        if start < last_end:
+            continue  # a suffix already consumed this (the 25 of 12月25日)
         group = m.lastgroup
-        start, end = m.start(), m.end()
-        if group == "skip" or start < last_end:
-            continue  # last_end: a suffix already consumed this (the 25 of 12月25日)
-        if group in ("num", "range", "ratio"):
-            prev = text[start - 1] if start else ""
+        prev = text[start - 1] if start else ""
+        if group == "num" or group == "range" or group == "ratio":
             # digits glued to ASCII letters are codes (T800, SL-D0062, K4)
-            if prev.isascii() and prev.isalpha():
-                continue
-            if (
-                prev == "-"
-                and start >= 2
-                and text[start - 2].isascii()
-                and text[start - 2].isalnum()
+            if prev in _ASCII_LETTERS or (
+                prev == "-" and start >= 2 and text[start - 2] in _ASCII_ALNUM
             ):
                 continue
-        if group == "red":
-            sm = _SUFFIX.match(text, end)
-            unit = sm.group("unit") or ""
-            stop = sm.end("unit") if unit else end
-            out.append(Mention(text[start:stop], None, unit, "redacted", start, stop))
+            if group != "ratio":
+                mention = _quantity(text, m, group, start, prev)
+                if mention is not None:
+                    out.append(mention)
+                    last_end = mention.end
+                continue
+            a, b = parse_numeral(m.group("ra")), parse_numeral(m.group("rb"))
+            if a is not None and b:
+                end = m.end()
+                out.append(_mention(text[start:end], float(a / b), "", "ratio", start, end))
             continue
-        if group == "fan":
+        end = m.end()
+        if group == "red":
+            unit = m.group("x_unit") or ""
+            stop = m.end("x_unit") if unit else end
+            out.append(_mention(text[start:stop], None, unit, "redacted", start, stop))
+        elif group == "fan":
             k = "一两二三四".find(m.group("fann") or "一")
             times = {0: 1, 1: 2, 2: 2, 3: 3, 4: 4}[k]
-            out.append(Mention(text[start:end], float(2**times), "倍", "multiple", start, end))
-            continue
-        if group == "pctcn":
+            out.append(_mention(text[start:end], float(2**times), "倍", "multiple", start, end))
+        elif group == "pctcn":
             v = parse_numeral(m.group("pctn"))
             if v is not None:
                 ax = _approx_before(text, start)
                 s0 = start - len(ax)
-                out.append(Mention(text[s0:end], _f(v), "%", "percent", s0, end, ax))
-            continue
-        if group == "frac":
+                out.append(_mention(text[s0:end], float(v), "%", "percent", s0, end, ax))
+        elif group == "frac":
             den, num = parse_numeral(m.group("fden")), parse_numeral(m.group("fnum"))
             if den and num is not None:
-                out.append(Mention(text[start:end], _f(num / den), "", "fraction", start, end))
-            continue
-        if group == "ratio":
-            a, b = parse_numeral(m.group("ra")), parse_numeral(m.group("rb"))
-            if a is not None and b:
-                out.append(Mention(text[start:end], _f(a / b), "", "ratio", start, end))
-            continue
-        mention = _quantity(text, m, group or "num", start, end, n)
-        if mention is not None:
-            out.append(mention)
-            last_end = mention.end
+                out.append(_mention(text[start:end], float(num / den), "", "fraction", start, end))
     return out
 
 
-def _quantity(
-    text: str, m: re.Match[str], group: str, start: int, end: int, n: int
-) -> Mention | None:
+_NUM_SUFFIX = ("n_ax", "n_unit", "n_ax2", "n_day")
+_RANGE_SUFFIX = ("r_ax", "r_unit", "r_ax2", "r_day")
+_ASCII_LETTERS = frozenset(string.ascii_letters)
+_ASCII_ALNUM = _ASCII_LETTERS | frozenset(string.digits)
+
+
+def _quantity(text: str, m: re.Match[str], group: str, start: int, prev: str) -> Mention | None:
     """A plain numeral or a range, with its unit, approximation word and kind."""
+    end = m.end()
     if group == "range":
-        lo_s, hi_s = m.group("lo"), m.group("hi")
+        names = _RANGE_SUFFIX
+        lo_s, hi_s = m.group("lo", "hi")
         core = hi_s
     else:
-        lo_s = hi_s = core = m.group("num")
+        names = _NUM_SUFFIX
+        lo_s = hi_s = core = m.group()
     cn = core[0] not in _AR_FIRST
-    ordinal = start > 0 and text[start - 1] == "第"
-    if cn and not ordinal and group != "range" and text[end : end + 1] not in _UNIT_FIRST:
-        return None  # 一是, 十九大, 统一: a numeral character inside a word
-    if cn and _IDIOMS.match(text, start):
-        return None
-    if cn and start and text[start - 1] in "数幾几":
-        return None  # 数十家, 几百人: not a figure
-    sm = _SUFFIX.match(text, end)
-    unit = sm.group("unit") or ""
-    ax = sm.group("ax") or ""
-    ax2 = sm.group("ax2") or ""
+    ordinal = prev == "第"
+    if cn:
+        if not ordinal and group != "range" and text[end : end + 1] not in _UNIT_FIRST:
+            return None  # 一是, 十九大, 统一: a numeral character inside a word
+        if _IDIOMS.match(text, start):
+            return None
+        if prev and prev in "数幾几":
+            return None  # 数十家, 几百人: not a figure
+    ax, unit, ax2, day = m.group(*names)
+    unit = unit or ""
+    ax = ax or ""
+    ax2 = ax2 or ""
     if unit == "余人":
         unit, ax = "人", "余"
     if ax == "多" and not unit:
         # 多 right after a numeral without a unit is a word (十多年 is handled by the unit rule)
         ax = ""
-    stop = sm.end("ax2") if ax2 else (sm.end("unit") if unit else (sm.end("ax") if ax else end))
+    if ax2:
+        stop = m.end(names[2])
+    elif unit:
+        stop = m.end(names[1])
+    else:
+        stop = m.end(names[0]) if ax else end
     if ordinal:
         if cn and not (unit and unit[0] in _ORDINAL_UNITS):
             return None  # 第一生产力, 第二, ...
@@ -336,37 +446,33 @@ def _quantity(
             return None  # 一是, 十九大, 统一
         if core in ("一", "壹") and unit not in ("%", "％", "倍") and unit not in _PP_UNITS:
             return None  # indefinite article: 一批, 一个, 一年来
-    after = text[stop] if stop < n else ""
-    if not cn and not unit and after.isascii() and after.isalpha():
+    if not cn and not unit and text[stop : stop + 1] in _ASCII_LETTERS:
         return None  # 5G, 52C: a code, not a quantity
-    hi = parse_numeral(hi_s)
-    if hi is None:
-        return None
-    lo = parse_numeral(lo_s) if group == "range" else hi
-    if lo is None:
-        return None
-    if group == "range" and not _is_cn(lo_s) and _mag_of(lo_s) == 1 and _mag_of(hi_s) > 1:
-        lo *= _mag_of(hi_s)  # 3-5万元: both ends in 万
-    umag, base = _unit_of(unit)
-    kind = "number"
-    if unit in ("%", "％"):
-        kind, base = "percent", "%"
-    elif unit in _PP_UNITS:
-        kind, base = "percentage-point", "个百分点"
-    elif unit == "倍":
-        kind = "multiple"
-    lo *= umag
-    hi *= umag
-    pre = _approx_before(text, start) if not ordinal else ""
+    if group == "range":
+        umag, base, kind = _unit_info(unit)
+        hi = parse_numeral(hi_s)
+        if hi is None:
+            return None
+        lo = parse_numeral(lo_s)
+        if lo is None:
+            return None
+        if not _is_cn(lo_s) and _mag_of(lo_s) == 1 and _mag_of(hi_s) > 1:
+            lo *= _mag_of(hi_s)  # 3-5万元: both ends in 万
+        hi *= umag
+        lo_f, hi_f = float(lo * umag), float(hi)
+        if _is_year(base, hi, core):
+            kind = "year"
+    else:
+        figure = _figure(core, unit)
+        if figure is None:
+            return None
+        hi, hi_f, base, kind = figure
+        lo_f = hi_f
+    pre = _approx_before(text, start) if not ordinal and prev in _APPROX_LAST else ""
     s0 = start - (1 if ordinal else len(pre))
     raw_end = stop
-    day = sm.group("day")
     if ordinal:
         kind = "ordinal"
-    elif (
-        base == "年" and hi == int(hi) and 1900 <= hi <= 2100 and len(core.translate(_CN_T2S)) == 4
-    ):
-        kind = "year"
     elif base == "月" and unit != "个月" and group == "num" and hi == int(hi) and 1 <= hi <= 12:
         kind = "date"
         dv = 0
@@ -374,12 +480,12 @@ def _quantity(
             dd = parse_numeral(day[:-1])
             if dd is not None and 1 <= dd <= 31:
                 dv = int(dd)
-                raw_end = sm.end("day")
-        lo = hi = Decimal(int(hi) * 100 + dv)
-    if group == "range" and kind != "year":
+                raw_end = m.end(names[3])
+        lo_f = hi_f = float(int(hi) * 100 + dv)
+    if group == "range":
+        if kind == "year":
+            return _mention(text[s0:raw_end], lo_f, base, "year", s0, raw_end, "", hi_f)
         if kind == "number":
             kind = "range"
-        return Mention(text[s0:raw_end], _f(lo), base, kind, s0, raw_end, pre or ax or ax2, _f(hi))
-    if group == "range":
-        return Mention(text[s0:raw_end], _f(lo), base, "year", s0, raw_end, "", _f(hi))
-    return Mention(text[s0:raw_end], _f(hi), base, kind, s0, raw_end, pre or ax or ax2)
+        return _mention(text[s0:raw_end], lo_f, base, kind, s0, raw_end, pre or ax or ax2, hi_f)
+    return _mention(text[s0:raw_end], hi_f, base, kind, s0, raw_end, pre or ax or ax2)

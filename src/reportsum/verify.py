@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reportsum.ground import GroundingSource, check_details
+from reportsum.ground import GroundingSource, find_problems
 from reportsum.models import SECTIONS
 
 Item = tuple[str, str, str | None]
@@ -154,7 +154,11 @@ def verify(source_text: str, items: list[Item], *, allow_rounding: bool = False)
     for section, text, evidence in items:
         index = counters.get(section, 0)
         counters[section] = index + 1
-        check, problems = check_details(source, text, evidence, allow_rounding=allow_rounding)
-        bad.extend(Ungrounded(section, index, text, p.number, p.reason) for p in problems)
-        warnings.extend(f"{section}[{index}]: {w}" for w in check.warnings)
+        problems, item_warnings = find_problems(
+            source, text, evidence, allow_rounding=allow_rounding
+        )
+        if problems:
+            bad.extend(Ungrounded(section, index, text, p.number, p.reason) for p in problems)
+        if item_warnings:
+            warnings.extend(f"{section}[{index}]: {w}" for w in item_warnings)
     return VerifyReport(len(items), tuple(bad), tuple(warnings))
