@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench schemas clean install
+.PHONY: demo test lint bench schemas clean install browser
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,10 +17,20 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+# tests/test_html_browser.py drives Debian's chromium headless; the CJK font keeps the Chinese
+# in its screenshot (artifacts/html-report.png) from rendering as boxes. Installed once.
+CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -f $(CJK_FONT) ]; then \
+		apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei; \
+	fi
+
 demo: $(STAMP)
 	REPORTSUM_HOME=$(CURDIR)/.venv/reportsum-home $(BIN)/reportsum summarise examples/ --format md
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

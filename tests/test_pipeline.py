@@ -48,3 +48,23 @@ def test_cost_estimate_uses_the_price_table_per_million_tokens():
     prices = {"m": {"prompt": 1.0, "completion": 4.0}}
     assert estimate_cost("m", {"prompt_tokens": 500_000, "completion_tokens": 250_000}, prices) == 1.5
     assert estimate_cost("other", {"prompt_tokens": 1}, prices) is None
+
+
+def test_a_truncation_notice_mid_text_warns_its_report(tmp_path):
+    text = ("某县科技局2024年工作总结\n全年新增高新技术企业12家，同比增长20%。\n"
+            "……(未完,全文共5832字,当前仅显示800字)……\n下一步将继续加大研发投入。\n")
+    docs = reportsum.summarise_text(text)
+    assert "truncated" in docs[0].document.warnings
+
+
+def test_output_files_are_readable_like_any_file(tmp_path):
+    import os
+    import stat
+
+    from reportsum.atomic import write_text_atomic
+
+    target = tmp_path / "o.json"
+    write_text_atomic(target, "{}")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask

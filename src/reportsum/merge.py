@@ -8,6 +8,7 @@ after whitespace is folded. Items are ordered by where their evidence starts in 
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from reportsum.models import RejectedItem, SummaryItem
@@ -28,14 +29,23 @@ def merge_items(items: list[SummaryItem], *, min_overlap: float = 0.8) -> list[S
     """Drop repeats (see module doc) and order by evidence position; the first seen wins."""
     kept: list[SummaryItem] = []
     seen_text: set[str] = set()
+    # Kept spans sorted by start, and the longest one's length: only spans starting within
+    # (start - longest, end) can overlap a new span, so a long report's thousands of items
+    # are compared with their neighbours, not with each other (that was quadratic).
+    spans: list[tuple[int, int]] = []
+    longest = 0
     for item in items:
         key = _WS.sub("", item.text)
         if key in seen_text:
             continue
-        if item.span is not None and any(
-            k.span is not None and _overlap(k.span, item.span) >= min_overlap for k in kept
-        ):
-            continue
+        span = item.span
+        if span is not None:
+            lo = bisect.bisect_left(spans, (span[0] - longest + 1,))
+            hi = bisect.bisect_left(spans, (span[1],))
+            if any(_overlap(k, span) >= min_overlap for k in spans[lo:hi]):
+                continue
+            bisect.insort(spans, span)
+            longest = max(longest, span[1] - span[0])
         kept.append(item)
         seen_text.add(key)
     return sorted(kept, key=lambda i: (i.span or (1 << 62, 0))[0])

@@ -249,6 +249,10 @@ async def summarise_raw(
     src = source or str(raw.path)
     if not parts:
         raise IngestError(f"{src}: no report text left after removing page noise")
+    if len(parts) == 1 and cleaned.warnings:
+        # A notice such as ……(未完,全文共5358字) may sit mid-text; with one report it is its own.
+        only = parts[0]
+        parts = [replace(only, warnings=tuple(dict.fromkeys([*only.warnings, *cleaned.warnings])))]
     docs = await asyncio.gather(
         *(
             summarise_part(
