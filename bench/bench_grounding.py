@@ -5,6 +5,10 @@ Catch and false-rejection rates are over tests/data/grounding_oracle.jsonl. Thro
 `verify` on ~1 MB of report text (the seeds in ../shared/seeds repeated; skipped when absent)
 against a summary made of every sentence of that text (each quoted as its own evidence),
 compared with a plain `re.finditer(r"\\d+")` scan of the same text in the same run.
+Copy k of the seeds has every ASCII digit d rewritten to (a * d + k) % 10, a = 1, 3, 7, 9 for
+k < 10, < 20, ... (a digit permutation, distinct for each of up to 40 copies), so the copies'
+figures and sentences differ (as in a real 1 MB corpus) and no per-text cache turns repeats
+into hits, while each sentence is still grounded in its own copy.
 """
 
 from __future__ import annotations
@@ -21,6 +25,16 @@ ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT / "tests" / "data" / "grounding_oracle.jsonl"
 SEEDS = ROOT.parent / "shared" / "seeds"
 TARGET_BYTES = 1_000_000
+
+
+def _shift_digits(k: int) -> dict[int, str]:
+    """A `str.translate` table for copy k: ASCII digit d -> (a * d + k) % 10.
+
+    A plain shift (a = 1) repeats after 10 copies; a multiplier coprime to 10 gives the next
+    tens of copies their own permutations.
+    """
+    a = (1, 3, 7, 9)[k // 10 % 4]
+    return {ord("0") + d: str((a * d + k) % 10) for d in range(10)}
 
 
 def oracle_figures() -> dict[str, float | int]:
@@ -50,7 +64,8 @@ def throughput_figures() -> dict[str, float | int]:
     if not files:
         return {}
     unit = "\n".join(f.read_text(encoding="utf-8") for f in files)
-    text = unit * max(1, TARGET_BYTES // len(unit.encode("utf-8")))
+    copies = max(1, TARGET_BYTES // len(unit.encode("utf-8")))
+    text = "".join(unit.translate(_shift_digits(k)) for k in range(copies))
     mb = len(text.encode("utf-8")) / 1e6
     items = [("text", s, s) for s in re.split(r"[。！？；]", text) if s.strip()]
     t0 = time.perf_counter()

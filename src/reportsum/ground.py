@@ -249,12 +249,16 @@ def _candidates(t: Mention, pool: tuple[Mention, ...]) -> list[Mention]:
         other = _CROSS_KIND.get(kind, "")
         return [s for s in pool if (s.kind == kind or s.kind == other) and _kind_compatible(t, s)]
     # every other kind needs the same kind, value and upper bound: _kind_compatible's last rule,
-    # inlined because this runs for every number of every item
+    # inlined (down to _same_value's tolerance test) because this runs for every number of
+    # every item against every mention of its evidence
     return [
         s
         for s in pool
         if s.kind == kind
-        and (s.value == tv or _same_value(tv, s.value))
+        and (
+            (sv := s.value) == tv
+            or (sv is not None and abs(tv - sv) <= 1e-9 * max(abs(tv), abs(sv)))
+        )
         and (s.high == th or _same_value(th, s.high))
     ]
 
