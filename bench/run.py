@@ -11,6 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_batch  # noqa: E402
 import bench_grounding  # noqa: E402
 
 
@@ -22,6 +23,13 @@ def main() -> None:
     if "verify_mb_per_s" in g:
         rows.append(("verify throughput", f"{g['verify_mb_per_s']:.2f} MB/s", ">= 1 MB/s"))
         rows.append(("verify time / plain \\d+ scan", f"{g['slowdown_vs_regex']:.1f}x", "<= 20x"))
+    b = bench_batch.run()
+    rows.append(("batch orchestration, share of ideal", f"{b['ideal_over_actual']:.2f}", ">= 0.85"))
+    rows.append(("batch peak concurrent calls", f"{b['peak_in_flight']}", f"{bench_batch.CONCURRENCY}"))
+    if "offline_mb_per_s" in b:
+        rows.append(("offline pipeline throughput", f"{b['offline_mb_per_s']:.2f} MB/s", ">= 1 MB/s"))
+    rows.append(("peak memory, 3 MB report", f"{b['memory_peak_mb']:.0f} MB",
+                 f"< {b['memory_target_mb']:.0f} MB"))
     width = max(len(r[0]) for r in rows)
     print(f"{'figure':<{width}}  {'measured':>14}  target")
     for name, value, target in rows:

@@ -264,3 +264,21 @@ def test_index_link_opens_the_page(pages: Path, browser: Cdp):
     assert unquote(browser.js("location.pathname")).endswith("/out/" + PAGE_NAME)
     assert browser.js("document.querySelectorAll('.item').length") >= 3
     assert not [e for e in browser.events if e["method"] == "Page.javascriptDialogOpening"]
+
+
+def test_index_after_a_resume_still_lists_every_page(tmp_path):
+    reports = []
+    for k in range(3):
+        p = tmp_path / f"in/镇{k}2024年工作总结.txt"
+        p.parent.mkdir(exist_ok=True)
+        p.write_text(f"镇{k}2024年工作总结\n全年新增科技型企业{k + 3}家，研发投入增长{k + 5}.5%。\n", encoding="utf-8")
+        reports.append(p)
+    out = tmp_path / "out"
+    first = run_cli("summarise", str(reports[0]), str(reports[1]), "--format", "html", "--out", str(out), home=tmp_path)
+    assert first.returncode == 0, first.stderr
+    second = run_cli("summarise", *map(str, reports), "--format", "html", "--out", str(out), home=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "2 skipped" in second.stderr
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for p in reports:
+        assert p.stem in index

@@ -20,7 +20,9 @@ from reportsum.atomic import write_text_atomic
 from reportsum.ingest import IngestError, RawDocument, iter_inputs
 from reportsum.models import DocumentSummary, FileSummary
 from reportsum.pipeline import ConfigError, FileOutcome, Settings, resolve_backend
+from reportsum.progress import BatchProgress
 from reportsum.render import FORMATS, SUFFIX, render
+from reportsum.resume import DoneLog, remove_stale_temps, settings_fingerprint
 from reportsum.runner import BatchResult, run_batch
 from reportsum.store import Store, StoreError, default_store_path
 
@@ -102,6 +104,24 @@ def _open_store(path: Path | None) -> Store:
         raise _fail_usage(str(exc)) from None
 
 
+def _write_outcome(
+    outcome: FileOutcome, out: Path | None, fmt: str, names: dict[Path, Path]
+) -> tuple[str | None, str | None]:
+    """Render a summarised file and write it into `out` (or print it): (text, write error)."""
+    assert outcome.summary is not None
+    text = render(outcome.summary, fmt, outcome.raw.text if outcome.raw else None)
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return text, None
+    target = out / names.get(outcome.path, Path(outcome.path.name + SUFFIX[fmt]))
+    try:
+        write_text_atomic(target, text)
+    except OSError as exc:
+        return None, f"{target}: {exc.strerror}"
+    return text, None
+
+
 def _write_outcomes(
     out: Path | None, fmt: str, names: dict[Path, Path], failures: list[str]
 ) -> Callable[[FileOutcome], None]:
@@ -109,27 +129,57 @@ def _write_outcomes(
         if outcome.error is not None or outcome.summary is None:
             _err(f"reportsum: failed: {outcome.error}")
             return
-        text = render(outcome.summary, fmt, outcome.raw.text if outcome.raw else None)
-        if out is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-            return
-        target = out / names.get(outcome.path, Path(outcome.path.name + SUFFIX[fmt]))
-        try:
-            write_text_atomic(target, text)
-        except OSError as exc:
-            failures.append(f"{target}: {exc.strerror}")
-            _err(f"reportsum: failed: cannot write {target}: {exc.strerror}")
+        _, error = _write_outcome(outcome, out, fmt, names)
+        if error is not None:
+            failures.append(error)
+            _err(f"reportsum: failed: cannot write {error}")
 
     return done
 
 
-def _finish(result: BatchResult, extra_failures: list[str]) -> None:
+INDEX_SIDECAR = ".reportsum-index.json"
+
+
+def _write_index(out: Path, names: dict[Path, Path], result: BatchResult, failures: list[str]) -> None:
+    """Write OUT/index.html linking every page in the folder, in input order.
+
+    Pages skipped as already done (resume) are listed from the sidecar file earlier runs
+    left, so the index always covers every page, not only this run's."""
+    from dataclasses import asdict
+    from pathlib import PurePath
+
+    from reportsum.html import IndexEntry, index_entry, index_name, render_index
+
+    sidecar = out / INDEX_SIDECAR
+    try:
+        known: dict[str, dict[str, object]] = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    summaries = {o.path: o.summary for o in result.outcomes if o.error is None and o.summary}
+    for p, rel in names.items():
+        if p in summaries and not any(f.startswith(f"{out / rel}: ") for f in failures):
+            known[rel.as_posix()] = {**asdict(index_entry(rel, summaries[p])), "href": rel.as_posix()}
+    entries = []
+    for rel in names.values():
+        fields = known.get(rel.as_posix())
+        if fields is not None and (out / rel).exists():
+            entries.append(IndexEntry(**{**fields, "href": PurePath(str(fields["href"]))}))  # type: ignore[arg-type]
+    target = out / index_name(names.values())
+    try:
+        write_text_atomic(sidecar, json.dumps(known, ensure_ascii=False, indent=1))
+        write_text_atomic(target, render_index(entries))
+    except OSError as exc:
+        failures.append(f"{target}: {exc.strerror}")
+        _err(f"reportsum: failed: cannot write {target}: {exc.strerror}")
+
+
+def _finish(result: BatchResult, extra_failures: list[str], skipped: int = 0) -> None:
     u = result.usage
+    done = f", {skipped} skipped (done)" if skipped else ""
     _err(
         f"reportsum: run {result.run_id}: {len(result.outcomes) - len(result.failures)} of "
-        f"{len(result.outcomes)} files summarised ({result.documents} documents), "
-        f"{len(result.failures)} failed; {u.calls} model calls, {u.cache_hits} cache hits, "
+        f"{len(result.outcomes) + skipped} files summarised ({result.documents} documents), "
+        f"{len(result.failures)} failed{done}; {u.calls} model calls, {u.cache_hits} cache hits, "
         f"{u.total_tokens} tokens, {result.seconds:.1f}s"
     )
     if result.failures or extra_failures:
@@ -191,11 +241,18 @@ def summarise(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Call the model even when the cache has the answer.")
     ] = False,
+    no_resume: Annotated[
+        bool, typer.Option("--no-resume", "--force", help="With --out, redo inputs whose output is "
+                           "already done (by default they are skipped).")
+    ] = False,
 ) -> None:
     """Summarise every report in PATHS into achievements, measures, problems and plans.
 
     Every number in the output is checked against the source; items that fail go to `rejected`.
-    Each run is recorded in the store (see `reportsum runs`).
+    Each run is recorded in the store (see `reportsum runs`). With --out, a run that was
+    stopped can be started again: inputs whose output is done (same input bytes, same backend,
+    model, prompt, mode and chunk size; logged in OUT/.reportsum-done.jsonl) are skipped.
+    Progress goes to stderr: a live bar on a terminal, one line per file otherwise.
     """
     if fmt not in FORMATS:
         raise _fail_usage(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
@@ -215,19 +272,53 @@ def summarise(
     if settings.backend == "rules":
         _err(RULES_HINT)
     names = output_names(inputs, paths, fmt) if out is not None else {}
+    done_log: DoneLog | None = None
+    todo = inputs
     if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _fail_usage(f"cannot create output folder {out}: {exc.strerror}") from None
-    failures: list[str] = []
-    with _open_store(store) as st:
-        try:
-            result = run_batch(st, settings, paths=inputs, use_cache=not no_cache,
-                               on_done=_write_outcomes(out, fmt, names, failures))
+            fingerprint = settings_fingerprint(settings)
+            remove_stale_temps(out, list(names.values()))
+            done_log = DoneLog(out)
         except ConfigError as exc:
             raise _fail_usage(str(exc)) from None
-    _finish(result, failures)
+        except OSError as exc:
+            raise _fail_usage(f"cannot use output folder {out}: {exc.strerror}") from None
+        if not no_resume:
+            todo = [p for p in inputs if not done_log.is_done(names[p], p, fingerprint)]
+    skipped = len(inputs) - len(todo)
+    if not todo:
+        _err(f"reportsum: nothing to do: 0 of {len(inputs)} files summarised, {skipped} skipped "
+             "(done); 0 model calls, 0 cache hits, 0 tokens, 0.0s; --no-resume redoes them")
+        return
+    if skipped:
+        _err(f"reportsum: {skipped} of {len(inputs)} files already done in {out}, skipped "
+             "(--no-resume redoes them)")
+    failures: list[str] = []
+    with _open_store(store) as st, BatchProgress(len(todo)) as progress:
+
+        def done(outcome: FileOutcome) -> None:
+            error = None
+            if outcome.error is None and outcome.summary is not None:
+                text, error = _write_outcome(outcome, out, fmt, names)
+                if error is not None:
+                    failures.append(error)
+                    error = f"cannot write {error}"
+                elif done_log is not None and text is not None and outcome.raw is not None:
+                    done_log.record(names[outcome.path], outcome.raw.sha256, text, fingerprint)
+            progress.file_done(outcome, error)
+
+        try:
+            result = run_batch(st, settings, paths=todo, use_cache=not no_cache, on_done=done,
+                               on_chunks=progress.chunks)
+        except ConfigError as exc:
+            raise _fail_usage(str(exc)) from None
+        finally:
+            if done_log is not None:
+                done_log.close()
+    if out is not None and fmt == "html":
+        _write_index(out, names, result, failures)
+    _finish(result, failures, skipped)
 
 
 def _fmt_time(ts: float) -> str:

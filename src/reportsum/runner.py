@@ -8,16 +8,28 @@ closes the run with its usage and outcome.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from reportsum.backends.base import Backend, BackendResult
 from reportsum.ingest import RawDocument
 from reportsum.models import Usage
-from reportsum.pipeline import FileOutcome, Settings, make_backend, summarise_paths, summarise_raw
+from reportsum.pipeline import (
+    FileOutcome,
+    Settings,
+    make_backend,
+    run_sync,
+    summarise_paths,
+    summarise_raw,
+)
 from reportsum.store import Store, StoreCache, StoreRecorder
+
+if TYPE_CHECKING:
+    from reportsum.chunk import Chunk
+    from reportsum.ground import GroundingSource
 
 
 @dataclass
@@ -56,6 +68,27 @@ def _settings_record(settings: Settings) -> dict[str, object]:
     }
 
 
+class _ChunkCounter:
+    """Forwards to a backend, telling `on_chunks` how many chunks each document hands it.
+
+    Every other attribute (prompt, settings, recorder...) is the wrapped backend's, so the
+    pipeline records the run exactly as without the wrapper.
+    """
+
+    def __init__(self, inner: Backend, on_chunks: Callable[[int], None]) -> None:
+        self._inner = inner
+        self._on_chunks = on_chunks
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def extract(
+        self, text: str, chunks: Sequence[Chunk], *, grounding: GroundingSource
+    ) -> BackendResult:
+        self._on_chunks(len(chunks))
+        return await self._inner.extract(text, chunks, grounding=grounding)
+
+
 def run_batch(
     store: Store,
     settings: Settings,
@@ -66,8 +99,13 @@ def run_batch(
     use_cache: bool = True,
     parent_run: str | None = None,
     on_done: Callable[[FileOutcome], None] | None = None,
+    on_chunks: Callable[[int], None] | None = None,
 ) -> BatchResult:
-    """Summarise `paths` (read from disk) and/or `raws` (already read) as one recorded run."""
+    """Summarise `paths` (read from disk) and/or `raws` (already read) as one recorded run.
+
+    `on_done` gets each file's outcome as it finishes (after the store has it); `on_chunks`
+    the number of chunks of each document as it is handed to the backend (for progress).
+    """
     started = time.perf_counter()
     hooks: dict[str, object] = {}
     if settings.backend != "rules":
@@ -88,6 +126,8 @@ def run_batch(
     )
     if settings.backend != "rules" and hasattr(backend, "recorder"):
         backend.recorder = StoreRecorder(store, run_id)
+    if on_chunks is not None:
+        backend = _ChunkCounter(backend, on_chunks)
 
     def record(outcome: FileOutcome) -> None:
         if outcome.summary is not None and outcome.raw is not None:
@@ -100,9 +140,15 @@ def run_batch(
             store.add_failure(run_id, str(outcome.path), outcome.error or "failed")
         if on_done is not None:
             on_done(outcome)
+        # The text is in the store and the output is written: a batch of thousands of files
+        # need not hold every file's text until the end.
+        outcome.raw = None
 
     async def go() -> list[FileOutcome]:
-        outcomes = await summarise_paths(paths, backend, chunk_chars=settings.chunk_chars, on_done=record)
+        # Enough files in flight that the backend's shared pool of model calls stays full
+        # even when most files are one chunk long.
+        outcomes = await summarise_paths(paths, backend, chunk_chars=settings.chunk_chars, on_done=record,
+                                         max_files_in_flight=max(8, 2 * settings.concurrency))
         for raw in raws:
             try:
                 summary = await summarise_raw(raw, backend, source=str(raw.path), chunk_chars=settings.chunk_chars)
@@ -115,7 +161,7 @@ def run_batch(
 
     outcomes: list[FileOutcome] = []
     try:
-        outcomes = asyncio.run(go())
+        outcomes = run_sync(go())
     finally:
         usage = Usage()
         for o in outcomes:

@@ -1,0 +1,155 @@
+"""Progress of a batch on stderr: a live display on a terminal, plain log lines otherwise.
+
+On a terminal (and TERM is not "dumb") a rich progress bar shows files done/total, chunks,
+model calls, cache hits, rejections, elapsed time and rate; failures are printed above it.
+Anywhere else (a pipe, a log file, CI) every finished file is one line:
+
+    [12/3000] reports/a.docx: 3 documents, 41 items, 0 rejected
+    [13/3000] reports/b.pdf: failed: b.pdf: empty file (no text)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich.console import Console, RenderableType
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+
+from reportsum.models import SECTIONS
+from reportsum.pipeline import FileOutcome
+
+
+@dataclass
+class Tally:
+    """Running totals of a batch."""
+
+    files: int = 0
+    failed: int = 0
+    documents: int = 0
+    items: int = 0
+    rejected: int = 0
+    chunks: int = 0
+    calls: int = 0
+    cache_hits: int = 0
+
+
+class _Bar(Progress):
+    """The files bar with the running totals on a line of their own below it."""
+
+    stats = ""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        yield Text(self.stats, style="dim")
+
+
+def is_live_terminal(stream: TextIO) -> bool:
+    """Whether `stream` is an interactive terminal that can redraw a progress bar."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+    return tty and os.environ.get("TERM", "") != "dumb"
+
+
+class BatchProgress:
+    """Reports a batch of `total` files as they finish. Use as a context manager.
+
+    `live` picks the display; by default a live bar when `stream` is a terminal.
+    """
+
+    def __init__(self, total: int, *, stream: TextIO | None = None, live: bool | None = None) -> None:
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.tally = Tally()
+        self.started = time.perf_counter()
+        self._live = is_live_terminal(self.stream) if live is None else live
+        self._bar: _Bar | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> BatchProgress:
+        self.started = time.perf_counter()
+        if self._live:
+            console = Console(file=self.stream)
+            self._bar = _Bar(
+                TextColumn("[bold]summarising"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("files"),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[rate]}"),
+                console=console,
+            )
+            self._task = self._bar.add_task("files", total=self.total, rate="")
+            self._refresh()
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._refresh()
+            self._bar.stop()
+            self._bar = None
+
+    def chunks(self, n: int) -> None:
+        """`n` more chunks were handed to the backend."""
+        self.tally.chunks += n
+        self._refresh()
+
+    def file_done(self, outcome: FileOutcome, error: str | None = None) -> None:
+        """One file finished; `error` is a failure after summarising (e.g. its output could
+        not be written), which makes it a failed file too."""
+        t = self.tally
+        t.files += 1
+        reason = outcome.error or error
+        if reason is not None or outcome.summary is None:
+            t.failed += 1
+            reason = reason or "no summary"
+            # Most errors already start with the path; the line names it once.
+            prefix = f"{outcome.path}: "
+            line = f"failed: {reason[len(prefix):] if reason.startswith(prefix) else reason}"
+            if self._bar is not None:
+                self._bar.console.print(f"reportsum: {outcome.path}: {line}", markup=False, highlight=False)
+        else:
+            docs = outcome.summary.documents
+            items = sum(len(d.section(s)) for d in docs for s in SECTIONS)
+            rejected = sum(len(d.rejected) for d in docs)
+            t.documents += len(docs)
+            t.items += items
+            t.rejected += rejected
+            t.calls += sum(d.run.usage.calls for d in docs)
+            t.cache_hits += sum(d.run.usage.cache_hits for d in docs)
+            line = f"{len(docs)} documents, {items} items, {rejected} rejected"
+        if self._bar is None:
+            self.stream.write(f"[{t.files}/{self.total}] {outcome.path}: {line}\n")
+            self.stream.flush()
+        self._refresh()
+
+    def _stats(self) -> str:
+        t = self.tally
+        return (f"{t.chunks} chunks · {t.calls} model calls · {t.cache_hits} cache hits · "
+                f"{t.documents} documents · {t.rejected} rejected · {t.failed} failed")
+
+    def _refresh(self) -> None:
+        if self._bar is None or self._task is None:
+            return
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        rate = f"{self.tally.files / elapsed:.2f} files/s" if self.tally.files else ""
+        self._bar.stats = self._stats()
+        self._bar.update(self._task, completed=self.tally.files, rate=rate)
+
+
+__all__ = ["BatchProgress", "Tally", "is_live_terminal"]
