@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -12,11 +13,15 @@ from hypothesis import strategies as st
 
 from reportsum.ground import (
     GroundingSource,
+    _find_near,
+    _match_number,
     check_details,
     check_item,
     find_problems,
+    locate_problems,
     reask_message,
 )
+from reportsum.numbers import scan
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 SOURCE = (
@@ -206,3 +211,97 @@ def test_find_problems_agrees_with_check_details() -> None:
         found, warnings = find_problems(src, text, evidence)
         assert tuple(found) == problems and tuple(warnings) == check.warnings
         assert check.ok is (not found)
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"[^。！？；]+", text) if m.group().strip()]
+
+
+def _variants(text: str) -> list[str]:
+    # the seeds and two digit permutations of them (as the throughput bench rewrites copies)
+    perms = [
+        str.maketrans("0123456789", "".join(str((a * d + k) % 10) for d in range(10)))
+        for a, k in ((3, 1), (7, 4))
+    ]
+    return [text] + [text.translate(p) for p in perms]
+
+
+def test_mentions_read_off_the_source_equal_a_fresh_scan_of_every_seed_sentence() -> None:
+    for name, seed in _seed_texts():
+        for text in _variants(seed):
+            src = GroundingSource(text)
+            for s, e in _spans(text):
+                derived = src.mentions_of(s, e)
+                assert derived is not None, (name, text[s:e])
+                assert derived == tuple(scan(text[s:e])), (name, text[s:e])
+
+
+def test_mentions_of_any_slice_are_none_or_a_fresh_scan() -> None:
+    rng = random.Random(7)
+    for name, text in _seed_texts():
+        src = GroundingSource(text)
+        for _ in range(400):
+            s = rng.randrange(len(text))
+            e = min(len(text), s + rng.randrange(1, 120))
+            derived = src.mentions_of(s, e)
+            if derived is not None:
+                assert derived == tuple(scan(text[s:e])), (name, s, e)
+
+
+def test_mentions_of_a_slice_cutting_a_figure_or_its_context_is_none() -> None:
+    text = "一、产值10.69亿元。第3批，约300人。T800型。"
+    src = GroundingSource(text)
+    assert src.mentions_of(0, len(text)) is not None
+    for piece in ("产值10.6", "9亿元", "3批，约300人", "300人", "00型"):
+        s = text.index(piece)
+        assert src.mentions_of(s, s + len(piece)) is None, piece
+    assert [m.raw for m in src.mentions_of(0, text.index("。第")) or ()] == ["10.69亿元"]
+
+
+def test_verbatim_items_ground_the_same_mentions_as_matching_a_fresh_scan() -> None:
+    for _, seed in _seed_texts():
+        for text in _variants(seed)[:2]:
+            src = GroundingSource(text)
+            for s, e in _spans(text):
+                sentence = text[s:e]
+                # the sentence itself, and its first clause (a substring of the quote)
+                for item in {sentence, sentence.split("，")[0]}:
+                    check = check_item(src, item, sentence)
+                    assert check.ok and not check.warnings and check.span is not None
+                    pool = src.mentions_in(*check.span)  # a repeated sentence: its first place
+                    expected: dict[int, object] = {}
+                    for t in scan(item):
+                        found, warning, reason = _match_number(t, pool, "原文引文", False)
+                        assert found is not None and not warning and not reason
+                        expected.setdefault(id(found), found)
+                    assert [id(m) for m in check.numbers] == list(expected), item
+
+
+def _find_near_reference(hay: str, needle: str, near: int | None) -> int:
+    # the definition: the closest occurrence to `near`, the earlier one on a tie
+    if near is None:
+        return hay.find(needle)
+    after = hay.find(needle, max(0, near))
+    before = hay.rfind(needle, 0, max(0, near) + len(needle) - 1)
+    if after < 0 or before < 0:
+        return max(after, before) if min(after, before) < 0 else after
+    return before if near - before <= after - near else after
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(alphabet="ab。", max_size=40),
+    st.text(alphabet="ab。", min_size=1, max_size=4),
+    st.none() | st.integers(min_value=-3, max_value=45),
+)
+def test_find_near_picks_the_closest_occurrence(hay: str, needle: str, near: int | None) -> None:
+    assert _find_near(hay, needle, near) == _find_near_reference(hay, needle, near)
+
+
+def test_locate_problems_returns_the_span_for_the_next_item() -> None:
+    src = GroundingSource(SOURCE)
+    quote = "新认定市级企业技术中心12家"
+    span, problems, warnings = locate_problems(src, "技术中心12家", quote)
+    assert span == (SOURCE.index(quote), SOURCE.index(quote) + len(quote))
+    assert not problems and not warnings
+    assert locate_problems(src, "技术中心12家", None)[0] is None

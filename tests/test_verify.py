@@ -79,3 +79,19 @@ def test_verify_reports_each_ungrounded_number() -> None:
 def test_verify_all_grounded_is_ok() -> None:
     report = verify(SOURCE, [("text", "xx家企业通过认定", None), ("text", "授权58406件", None)])
     assert report.ok and report.to_dict()["ungrounded"] == []
+
+
+def test_repeated_quote_is_taken_near_the_previous_item() -> None:
+    source = "一、产值增长5%，成效明显。二、各项工作有序推进。三、产值增长5倍，成效明显。"
+    alone = verify(source, [("achievements", "产值增长5%", "产值增长5")])
+    assert alone.ok  # the first occurrence, 5%, grounds it
+    after = verify(
+        source,
+        [
+            ("achievements", "各项工作有序推进", "各项工作有序推进"),
+            ("achievements", "产值增长5倍", "三、产值增长5倍"),
+            ("achievements", "产值增长5%", "产值增长5"),
+        ],
+    )
+    # the third quote is taken at its occurrence next to the second item's: 5倍, not 5%
+    assert [(u.index, u.number) for u in after.ungrounded] == [(2, "5%")]

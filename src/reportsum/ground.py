@@ -26,7 +26,7 @@ from functools import cache, cached_property
 import opencc
 from rapidfuzz import fuzz
 
-from reportsum.numbers import Mention, decimals, magnitude, scan
+from reportsum.numbers import Mention, _mention, decimals, magnitude, scan
 
 FUZZY_THRESHOLD = 90.0
 """Minimum rapidfuzz partial-ratio score (0-100) for a quote located by fuzzy alignment."""
@@ -55,6 +55,8 @@ _OVER = frozenset({"余", "餘", "多", "以上", "超", "超过", "逾", "突�
 _UNDER = frozenset({"近", "将近", "接近"})
 _CROSS_KIND = {"year": "number", "number": "year"}
 """The one pair of different kinds `_kind_compatible` may accept (2013年 and a bare 2013)."""
+_INERT = frozenset("。！？；")
+"""Characters that no number pattern matches and no scanner rule looks at (see `_inner`)."""
 _UNIT_GROUPS = ({"人", "名", "位"}, {"个", "家"}, {"项", "个"}, {"次", "场"})
 
 
@@ -165,6 +167,33 @@ class GroundingSource:
         hi = bisect_left(self._starts, end)
         return self.mentions[lo:hi]
 
+    def mentions_of(self, start: int, end: int) -> tuple[Mention, ...] | None:
+        """What `scan(self.text[start:end])` gives (spans relative to `start`), read off the
+        source's scan; None when that slice must be scanned on its own."""
+        inner = self._inner(start, end)
+        if inner is None:
+            return None
+        return tuple(
+            _mention(
+                m.raw, m.value, m.unit, m.kind, m.start - start, m.end - start, m.approx, m.high
+            )
+            for m in inner
+        )
+
+    def _inner(self, start: int, end: int) -> tuple[Mention, ...] | None:
+        """The source mentions inside [start, end), if they are exactly the mentions of that
+        slice scanned alone (spans aside); None when the slice's edges could change its scan."""
+        text = self.text
+        # the scan of a slice differs from the source's only through what lies across its edges
+        # (a figure cut in two, a unit, 第, 约 or a letter next to it); a bounding character that
+        # no mention contains and the scanner never reads as context rules all of that out
+        if start > 0 and text[start - 1] not in _INERT:
+            return None
+        if end < len(text) and text[end] not in _INERT:
+            return None
+        starts = self._starts
+        return self.mentions[bisect_left(starts, start) : bisect_left(starts, end)]
+
     def locate(self, quote: str, *, near: int | None = None) -> EvidenceMatch | None:
         """Find `quote` in the source; with `near`, prefer the occurrence closest to it."""
         found = self._locate(quote, near)
@@ -204,11 +233,16 @@ class GroundingSource:
 
 
 def _find_near(hay: str, needle: str, near: int | None) -> int:
-    """Index of `needle` in `hay` (the occurrence closest to `near` if given), or -1."""
+    """Index of `needle` in `hay` (the occurrence closest to `near` if given; on a tie the one
+    before), or -1."""
     if near is None:
         return hay.find(needle)
-    after = hay.find(needle, max(0, near))
-    before = hay.rfind(needle, 0, max(0, near) + len(needle) - 1)
+    near = max(0, near)
+    after = hay.find(needle, near)
+    # an occurrence before `near` wins only if it is at most as far as `after`: searching back
+    # no further than that keeps a search near the end of a long text from rescanning all of it
+    lo = 0 if after < 0 else max(0, 2 * near - after)
+    before = hay.rfind(needle, lo, near + len(needle) - 1)
     if after < 0:
         return before
     if before < 0:
@@ -261,6 +295,24 @@ def _candidates(t: Mention, pool: tuple[Mention, ...]) -> list[Mention]:
         )
         and (s.high == th or _same_value(th, s.high))
     ]
+
+
+def _first_alike(t: Mention, pool: tuple[Mention, ...]) -> Mention:
+    """`_match_number`'s grounding mention for `t` when `t` itself is in `pool`: the first
+    mention of the pool that grounds `t` written with its unit and qualifier (no warning)."""
+    if t.kind == "redacted":
+        key = t.raw.lower().replace(" ", "")
+        for s in pool:
+            if s.kind == "redacted" and s.raw.lower().replace(" ", "") == key:
+                return s
+    kind, unit, approx = t.kind, t.unit, t.approx
+    for s in pool:
+        # a mention of another kind never has t's unit (year and number differ by 年)
+        if s is t or (
+            s.kind == kind and s.unit == unit and s.approx == approx and _kind_compatible(t, s)
+        ):
+            return s
+    return t
 
 
 def _units_agree(a: str, b: str) -> bool:
@@ -397,6 +449,20 @@ def find_problems(
     return problems, warnings
 
 
+def locate_problems(
+    source: GroundingSource,
+    text: str,
+    evidence: str | None,
+    *,
+    near: int | None = None,
+    allow_rounding: bool = False,
+) -> tuple[tuple[int, int] | None, list[Problem], list[str]]:
+    """`find_problems` plus the evidence span (None if no evidence or not found), which the
+    next item of a summary in document order can pass as `near`."""
+    span, _, problems, warnings = _check(source, text, evidence, near, allow_rounding)
+    return span, problems, warnings
+
+
 def _check(
     source: GroundingSource,
     text: str,
@@ -410,6 +476,8 @@ def _check(
     # keyed by identity: pool mentions are distinct objects of one source (dataclass == is slow)
     grounded: dict[int, Mention] = {}
     span: tuple[int, int] | None = None
+    # the item's mentions read off the source's scan, when the text is found verbatim in it
+    own: tuple[Mention, ...] | None = None
     if evidence is not None:
         match = source._locate(evidence, near)
         if match is None:
@@ -421,7 +489,11 @@ def _check(
         span = (start, end)
         pool = source.mentions_in(start, end)
         where = "原文引文"
-        if method == "fuzzy":
+        if method == "exact" and text:
+            i = 0 if text == evidence else evidence.find(text)
+            if i >= 0:
+                own = source._inner(start + i, start + i + len(text))
+        elif method == "fuzzy":
             warnings.append(f"引文与原文不完全一致（相似度{score:.0f}），已按原文定位")
             # the quote was located approximately: its own numbers must still be exact
             for q in scan(evidence):
@@ -436,6 +508,12 @@ def _check(
     else:
         pool = source.mentions
         where = "原文"
+    if own is not None:
+        # each of them is in the pool, so each is grounded as written
+        for t in own:
+            grounding = _first_alike(t, pool)
+            grounded.setdefault(id(grounding), grounding)
+        return span, grounded, problems, warnings
     for t in scan(text):
         found, warning, reason = _match_number(t, pool, where, allow_rounding)
         if found is not None:

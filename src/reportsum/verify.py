@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reportsum.ground import GroundingSource, find_problems
+from reportsum.ground import GroundingSource, locate_problems
 from reportsum.models import SECTIONS
 
 Item = tuple[str, str, str | None]
@@ -146,17 +146,25 @@ def load_summary(path: str | Path) -> list[Item]:
 
 
 def verify(source_text: str, items: list[Item], *, allow_rounding: bool = False) -> VerifyReport:
-    """Check every item's numbers (and evidence quote, if any) against `source_text`."""
+    """Check every item's numbers (and evidence quote, if any) against `source_text`.
+
+    A quote found more than once in the source is taken at the occurrence nearest the end of
+    the previous item's evidence, as summaries follow the report's order (and a search that
+    starts there is short).
+    """
     source = GroundingSource(source_text)
     bad: list[Ungrounded] = []
     warnings: list[str] = []
     counters: dict[str, int] = {}
+    near: int | None = None
     for section, text, evidence in items:
         index = counters.get(section, 0)
         counters[section] = index + 1
-        problems, item_warnings = find_problems(
-            source, text, evidence, allow_rounding=allow_rounding
+        span, problems, item_warnings = locate_problems(
+            source, text, evidence, near=near, allow_rounding=allow_rounding
         )
+        if span is not None:
+            near = span[1]
         if problems:
             bad.extend(Ungrounded(section, index, text, p.number, p.reason) for p in problems)
         if item_warnings:
