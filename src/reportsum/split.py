@@ -115,9 +115,9 @@ def _signature_cuts(text: str) -> list[int]:
     lines = _lines(text)
     cuts: list[int] = []
     for k, (_, end, line) in enumerate(lines):
-        if not _is_signature(line) and not _DATE_LINE.match(line):
+        if not is_signature(line) and not _DATE_LINE.match(line):
             continue
-        if not (_is_signature(line) or (k > 0 and _is_signature(lines[k - 1][2]))):
+        if not (is_signature(line) or (k > 0 and is_signature(lines[k - 1][2]))):
             continue
         rest = [ln for ln in lines[k + 1 :] if ln[2].strip()]
         if not rest or _DATE_LINE.match(rest[0][2]):
@@ -157,7 +157,9 @@ def _is_title(line: str) -> bool:
     )
 
 
-def _is_signature(line: str) -> bool:
+def is_signature(line: str) -> bool:
+    """Whether a line is a signature: an organisation name standing alone, maybe with a date
+    ("青阳镇人民政府 2011年12月"). The rules backend skips these too."""
     line = line.strip()
     return len(line) <= 40 and not _ENUMERATOR.match(line) and bool(_SIGNATURE.match(line))
 
@@ -178,7 +180,7 @@ def _issuer(text: str, title: str | None) -> str | None:
     """The organisation signing the report, else the one heading its title."""
     tail = [line for line in text.split("\n") if line.strip()][-3:]
     for line in reversed(tail):
-        if _is_signature(line):
+        if is_signature(line):
             m = _SIGNATURE.match(line.strip())
             if m is not None:
                 return m.group("org")

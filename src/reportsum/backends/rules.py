@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from reportsum.backends.base import BackendResult, Candidate
 from reportsum.sentences import Heading, find_headings, sentence_spans
+from reportsum.split import is_signature
 
 if TYPE_CHECKING:
     from reportsum.chunk import Chunk
@@ -88,10 +89,6 @@ _BOILERPLATE = re.compile(
 _LEAD_IN = re.compile(r"(?:总结|總結|汇报|匯報|报告|報告)如下|现将|現將")
 # "一是强化政策引导。": an enumerated sub-heading; the sentences after it carry the content.
 _ENUM_TITLE = re.compile(r"^\s*[一二三四五六七八九十]+是[^，,；;：:\d]{2,12}[。：:]?\s*$")
-# A signature line ("清溪区科学技术局", "青阳镇人民政府"): an organisation name standing alone.
-_SIGNATURE = re.compile(
-    r"^\s*[^，,。；;：:、\s]{2,24}(?:局|人民政府|政府|委员会|委|办公室|办|公司|中心|镇|街道)\s*$"
-)
 _DOC_TITLE = re.compile(
     r"(?:总结|總結|汇报|匯報|材料|报告|報告|规划|規劃|计划|計劃|打算|要点|要點|思路)$"
 )
@@ -284,7 +281,7 @@ def _candidate_pieces(text: str) -> list[_Piece]:
             or _LEAD_IN.search(sentence)
             or (_ENUM_TITLE.match(sentence) and _continues_on_line(text, e)
                 and not _PROBLEM.search(sentence))
-            or _SIGNATURE.match(sentence)
+            or is_signature(sentence)
         ):
             continue
         hint = next(
