@@ -111,7 +111,7 @@ def run_batch(
     if settings.backend != "rules":
         hooks["cache"] = StoreCache(store) if use_cache else None
     backend = make_backend(settings, **hooks)
-    prompt = getattr(backend, "prompt", None) or getattr(getattr(backend, "settings", None), "prompt", None)
+    prompt = getattr(backend, "prompt", None)  # the model backend's Prompt; rules has none
     run_id = store.start_run(
         command=command,
         backend=settings.backend or "rules",
