@@ -167,6 +167,7 @@ class FakeOpenAI:
     handler: Handler | None = None
     requests: list[Recorded] = field(default_factory=list)
     peak_in_flight: int = 0
+    answer_seconds: float = 0.0  # summed over 200 answers: arrival to last byte written
     _queue: deque[Reply] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _in_flight: int = 0
@@ -181,6 +182,9 @@ class FakeOpenAI:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle's algorithm the body waits
+            # for the client's delayed ACK of the headers (~40 ms on Linux) on every answer.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
                 return
@@ -188,7 +192,22 @@ class FakeOpenAI:
             def do_POST(self) -> None:  # noqa: N802 - stdlib name
                 server._serve(self)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+            def do_GET(self) -> None:  # noqa: N802 - stdlib name
+                # Counters for a server run in its own process (see `main`).
+                if self.path.rstrip("/") != "/_stats":
+                    server._send(self, 404, b'{"error": {"message": "not found"}}')
+                    return
+                stats = {"calls": server.calls, "peak_in_flight": server.peak_in_flight,
+                         "cpu_seconds": time.process_time(),
+                         "answer_seconds": server.answer_seconds}
+                server._send(self, 200, json.dumps(stats).encode())
+
+        class _Server(ThreadingHTTPServer):
+            # socketserver's default backlog is 5: a client opening 16 connections at once
+            # would see SYNs dropped and retried a second later.
+            request_queue_size = 128
+
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -237,6 +256,9 @@ class FakeOpenAI:
         return Reply.faithful()
 
     def _serve(self, h: BaseHTTPRequestHandler) -> None:
+        # A reply's delay runs from the request's arrival, so the server's own work (parsing,
+        # building the answer) is inside it: "answers after 100 ms" means 100 ms.
+        arrived = time.monotonic()
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length)
         try:
@@ -253,7 +275,11 @@ class FakeOpenAI:
                 self._send(h, 404, b'{"error": {"message": "not found"}}')
                 return
             reply = self._next_reply(request, number)
-            if reply.delay and self._stopping.wait(reply.delay):
+            body = b""
+            if reply.kind not in ("close", "status"):
+                body = json.dumps(self._completion(request, reply), ensure_ascii=False).encode()
+            wait = arrived + reply.delay - time.monotonic()
+            if reply.delay and self._stopping.wait(max(wait, 0.0)):
                 return
             if reply.kind == "close":
                 h.close_connection = True
@@ -262,7 +288,9 @@ class FakeOpenAI:
             if reply.kind == "status":
                 self._send(h, reply.status, reply.body or b"", reply.headers)
                 return
-            self._send(h, 200, json.dumps(self._completion(request, reply), ensure_ascii=False).encode())
+            self._send(h, 200, body)
+            with self._lock:
+                self.answer_seconds += time.monotonic() - arrived
         except (BrokenPipeError, ConnectionResetError, OSError):
             # The client gave up (e.g. its timeout fired): nothing left to answer.
             return
@@ -314,4 +342,48 @@ class FakeOpenAI:
         }
 
 
+def main(argv: list[str] | None = None) -> None:
+    """Serve faithful answers after `--delay` seconds in this process until killed.
+
+    Prints the base URL on the first line of stdout; `GET /_stats` answers the number of
+    calls, the peak in flight and the CPU seconds this process has used. Benchmarks run the server this way so that its CPU time
+    is not charged to the client under measurement (a real model runs elsewhere too).
+    """
+    import argparse
+    import signal
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before every answer")
+    args = parser.parse_args(argv)
+    delay = args.delay
+    server = FakeOpenAI(handler=lambda request, number: Reply.faithful(delay=delay)).start()
+    # Only the counters are kept: a benchmark's thousands of requests need not be held.
+    server.requests = _CountingList()
+    print(server.base_url, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        signal.pause()
+    finally:
+        server.stop()
+
+
+class _CountingList(list):  # type: ignore[type-arg]
+    """A `requests` list that counts what is appended and keeps nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def append(self, item: Any) -> None:
+        self.count += 1
+
+    def __len__(self) -> int:
+        return self.count
+
+
 __all__ = ["FakeOpenAI", "Recorded", "Reply", "faithful_answer", "request_mode", "source_text"]
+
+
+if __name__ == "__main__":
+    main()
