@@ -206,3 +206,26 @@ def test_reads_every_seed_as_utf8():
         assert raw.encoding == "utf-8"
         assert "\r" not in raw.text
         assert len(raw.text) > 1000
+
+
+def test_characters_the_text_check_skips_are_never_controls_unassigned_or_private():
+    import unicodedata
+
+    from reportsum.ingest import _SURELY_TEXT
+
+    skipped = [chr(c) for c in range(0x10000) if _SURELY_TEXT.fullmatch(chr(c))]
+    assert len(skipped) > 20000  # the ranges are really there (CJK ideographs alone: 20992)
+    wrong = [
+        hex(ord(ch)) for ch in skipped
+        if unicodedata.category(ch) in ("Cc", "Cn", "Co", "Cs") and ch not in "\t\n\f\r"
+    ]
+    assert wrong == []
+
+
+def test_text_with_many_control_characters_is_not_text(tmp_path):
+    from reportsum.ingest import _looks_like_text
+
+    prose = "全年完成投资3.5亿元，同比增长12%。\n" * 20
+    assert _looks_like_text(prose)
+    assert not _looks_like_text(prose + "\x01\x02\x03\ue000\U0010fffd" * 40)
+    assert not _looks_like_text("\x00" * 100)
