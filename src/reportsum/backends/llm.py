@@ -13,6 +13,7 @@ a warning, never an exception: the other chunks' items are kept.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import hashlib
 import json
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
+import aiohttp
 import instructor
 import openai
 from instructor import Mode
@@ -33,7 +35,9 @@ from instructor.core.exceptions import (
     ResponseParsingError,
 )
 from instructor.utils import extract_json_from_codeblock
-from pydantic import ConfigDict, ValidationError, ValidationInfo, model_validator
+from instructor.v2.core.function_calls import ResponseSchema
+from instructor.v2.core.response_model import prepare_response_model
+from pydantic import ConfigDict, ValidationError, model_validator
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from reportsum.backends.base import BackendResult, Candidate
@@ -57,19 +61,28 @@ VALIDATION_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-class GroundedExtraction(Extraction):
+# The document a validation is for: set around each instructor call (a context variable, so
+# concurrent chunks each see their own). Passing it as instructor's `context` would make
+# instructor render every message as a Jinja template on every call.
+_GROUNDING: contextvars.ContextVar[tuple[GroundingSource, int] | None] = contextvars.ContextVar(
+    "reportsum_grounding", default=None
+)
+
+
+class GroundedExtraction(Extraction, ResponseSchema):
     __doc__ = Extraction.__doc__
     # Same title and docstring as Extraction, so the schema the model sees is Extraction's.
+    # Being a ResponseSchema already, instructor uses the class as is instead of wrapping it
+    # in a new class per call, and its tool schema is built once (instructor caches it per class).
     model_config = ConfigDict(title="Extraction")
 
     @model_validator(mode="after")
-    def _grounded(self, info: ValidationInfo) -> Self:
+    def _grounded(self) -> Self:
         """Reject the answer when any item fails grounding; the message is the reask."""
-        context = info.context or {}
-        source: GroundingSource | None = context.get("grounding")
-        if source is None:
+        target = _GROUNDING.get()
+        if target is None:
             return self
-        near = context.get("near")
+        source, near = target
         problems = []
         for section in SECTIONS:
             for index, item in enumerate(getattr(self, section)):
@@ -188,6 +201,37 @@ class _ChunkResult:
     cache_hit: bool = False
 
 
+# Seconds each HTTP exchange of the current chunk took (its attempts and reasks), for its
+# CallRecord's latency: time waiting for a free slot in the pool is not the model's.
+_MODEL_SECONDS: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "reportsum_model_seconds", default=None
+)
+
+
+class _GatedHttpClient(openai.DefaultAioHttpClient):  # type: ignore[misc, valid-type]
+    """The SDK's aiohttp client, holding a slot of the shared pool for each HTTP exchange.
+
+    The pool bounds what the server sees, requests in flight, and nothing else: instructor's
+    request building, parsing and grounding of other chunks go on while a request waits for
+    its answer, instead of holding a slot the model is not using. aiohttp under the SDK's usual
+    interface (same errors, same retries) costs about 2 ms less CPU per call than httpx2.
+    """
+
+    def __init__(self, gate: asyncio.Semaphore, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._gate = gate
+
+    async def send(self, request: Any, **kwargs: Any) -> Any:
+        async with self._gate:
+            started = time.perf_counter()
+            try:
+                return await super().send(request, **kwargs)
+            finally:
+                seconds = _MODEL_SECONDS.get()
+                if seconds is not None:
+                    seconds.append(time.perf_counter() - started)
+
+
 @dataclass
 class _Session:
     """What one event loop's extract calls share: the call pool and the HTTP client."""
@@ -247,6 +291,19 @@ def _guard_logs(secret: str | None) -> None:
         root.addHandler(logging.NullHandler())
 
 
+def _transport_error(exc: BaseException) -> BaseException | None:
+    """The aiohttp connection error under an SDK error, unless it is a timeout."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, aiohttp.ClientConnectionError):
+            timeout = isinstance(cause, (aiohttp.ServerTimeoutError, asyncio.TimeoutError))
+            return None if timeout else cause
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def _usage_tuple(usage: Any) -> tuple[int, int, int]:
     if usage is None:
         return (0, 0, 0)
@@ -262,6 +319,27 @@ def _items(extraction: Extraction) -> list[dict[str, str]]:
         for section in SECTIONS
         for item in getattr(extraction, section)
     ]
+
+
+_PRELOADED: set[str] = set()
+
+
+def preload(mode: str = "tools") -> None:
+    """Import now what the first call would: ~700 modules, most of a second, mostly the
+    SDK's chat types, which it loads on first use. Processes forked after this start calling
+    at once instead of each importing them (see `reportsum.workers`)."""
+    if mode in _PRELOADED:
+        return
+
+    async def build() -> None:
+        http = openai.AsyncOpenAI(base_url="http://127.0.0.1:9/v1", api_key="no-key",
+                                  http_client=openai.DefaultAioHttpClient())
+        instructor.from_openai(http, mode=MODES[mode])
+        prepare_response_model(GroundedExtraction)
+        await http.close()
+
+    asyncio.run(build())
+    _PRELOADED.add(mode)
 
 
 class OpenAIBackend:
@@ -330,6 +408,10 @@ class OpenAIBackend:
                           cache_hits=hits)
         return out
 
+    def preload(self) -> None:
+        """See `preload`: what processes forked after this call inherit."""
+        preload(self.settings.mode)
+
     # ------------------------------------------------------------ internals
 
     def _client(self, session: _Session) -> Any:
@@ -337,6 +419,7 @@ class OpenAIBackend:
             s = self.settings
             session.http = openai.AsyncOpenAI(
                 base_url=s.base_url,
+                http_client=_GatedHttpClient(session.gate),
                 # Local servers take any key; the SDK refuses to start without one.
                 api_key=self._secret or "no-key",
                 max_retries=s.max_retries,
@@ -349,7 +432,12 @@ class OpenAIBackend:
         return _scrub(message, {self._secret} if self._secret else set())
 
     def _describe(self, exc: BaseException) -> str:
-        if isinstance(exc, openai.APITimeoutError):
+        transport = _transport_error(exc)
+        if isinstance(exc, openai.APITimeoutError) and transport is not None:
+            # The aiohttp transport reports every dropped or refused connection as a
+            # connect timeout; the aiohttp error underneath says which it was.
+            text = f"connection failed ({transport})"
+        elif isinstance(exc, openai.APITimeoutError):
             text = f"timed out after {self.settings.timeout:g}s"
         elif isinstance(exc, openai.APIStatusError):
             body = exc.body if isinstance(exc.body, dict) else {}
@@ -389,10 +477,13 @@ class OpenAIBackend:
             if hit is not None:
                 return _ChunkResult(items=list(hit.get("items", [])),
                                     warnings=list(hit.get("warnings", [])), cache_hit=True)
-        async with session.gate:
-            started = time.perf_counter()
+        seconds: list[float] = []
+        token = _MODEL_SECONDS.set(seconds)
+        try:
             res, answer, error = await self._call(self._client(session), chunk, grounding)
-            latency = time.perf_counter() - started
+        finally:
+            _MODEL_SECONDS.reset(token)
+        latency = sum(seconds)
         # Only answers worth replaying are cached: never a failure, even a partly recovered one.
         if answer is not None and not res.warnings and self.cache is not None:
             self.cache.put(key, {"items": res.items, "warnings": res.warnings})
@@ -420,24 +511,19 @@ class OpenAIBackend:
             retry=retry_if_exception_type(VALIDATION_ERRORS),
             reraise=True,
         )
-        # Both messages are template variables: instructor renders every message with the
-        # context as Jinja, and a variable's value is never parsed, so `{{` in a report is safe.
-        context = {
-            "system": self._system,
-            "user": self.prompt.render_user(chunk.text, heading=chunk.heading),
-            "grounding": grounding,
-            "near": chunk.start,
-        }
+        # No instructor `context`: without one instructor sends the messages as they are (with
+        # one it would render them as Jinja templates), so `{{` in a report reaches the model
+        # verbatim. The validator finds the document in `_GROUNDING`.
         messages = [
-            {"role": "system", "content": "{{ system }}"},
-            {"role": "user", "content": "{{ user }}"},
+            {"role": "system", "content": self._system},
+            {"role": "user", "content": self.prompt.render_user(chunk.text, heading=chunk.heading)},
         ]
+        token = _GROUNDING.set((grounding, chunk.start))
         try:
             extraction, completion = await client.create_with_completion(
                 model=self.settings.model,
                 messages=messages,
                 response_model=GroundedExtraction,
-                context=context,
                 max_retries=retrying,
                 temperature=self.settings.temperature,
             )
@@ -467,6 +553,8 @@ class OpenAIBackend:
                 return res, None, error
             res.items = _items(salvaged)
             return res, salvaged.model_dump(), error or "grounding failed after reasks"
+        finally:
+            _GROUNDING.reset(token)
         res = _ChunkResult(
             items=_items(extraction),
             usage=_usage_tuple(completion.usage),
@@ -484,5 +572,6 @@ __all__ = [
     "OpenAIBackend",
     "ResponseCache",
     "cache_key",
+    "preload",
     "schema_hash",
 ]
