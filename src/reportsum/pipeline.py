@@ -320,6 +320,18 @@ class FileOutcome:
     raw: RawDocument | None = None
 
 
+async def summarise_path(path: Path, backend: Backend, *, chunk_chars: int = DEFAULT_CHUNK_CHARS) -> FileOutcome:
+    """Read and summarise one file; every failure becomes the outcome's error, never an exception."""
+    try:
+        raw = read_file(path)
+        summary = await summarise_raw(raw, backend, chunk_chars=chunk_chars)
+        return FileOutcome(path, summary=summary, raw=raw)
+    except (IngestError, ExtractionFailed) as exc:
+        return FileOutcome(path, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one bad document must not lose the batch
+        return FileOutcome(path, error=f"{path}: {type(exc).__name__}: {exc}")
+
+
 async def summarise_paths(
     paths: Sequence[Path],
     backend: Backend,
@@ -337,14 +349,7 @@ async def summarise_paths(
 
     async def one(path: Path) -> FileOutcome:
         async with gate:
-            try:
-                raw = read_file(path)
-                summary = await summarise_raw(raw, backend, chunk_chars=chunk_chars)
-                outcome = FileOutcome(path, summary=summary, raw=raw)
-            except (IngestError, ExtractionFailed) as exc:
-                outcome = FileOutcome(path, error=str(exc))
-            except Exception as exc:  # noqa: BLE001 - one bad document must not lose the batch
-                outcome = FileOutcome(path, error=f"{path}: {type(exc).__name__}: {exc}")
+            outcome = await summarise_path(path, backend, chunk_chars=chunk_chars)
             if on_done is not None:
                 on_done(outcome)
             return outcome
@@ -361,6 +366,7 @@ __all__ = [
     "resolve_backend",
     "run_sync",
     "summarise_file",
+    "summarise_path",
     "summarise_paths",
     "summarise_text",
 ]

@@ -26,6 +26,7 @@ from reportsum.pipeline import (
     summarise_raw,
 )
 from reportsum.store import Store, StoreCache, StoreRecorder
+from reportsum.workers import resolve_workers, run_in_workers
 
 if TYPE_CHECKING:
     from reportsum.chunk import Chunk
@@ -68,7 +69,7 @@ def _settings_record(settings: Settings) -> dict[str, object]:
     }
 
 
-class _ChunkCounter:
+class ChunkCounter:
     """Forwards to a backend, telling `on_chunks` how many chunks each document hands it.
 
     Every other attribute (prompt, settings, recorder...) is the wrapped backend's, so the
@@ -100,11 +101,14 @@ def run_batch(
     parent_run: str | None = None,
     on_done: Callable[[FileOutcome], None] | None = None,
     on_chunks: Callable[[int], None] | None = None,
+    workers: int | None = 1,
 ) -> BatchResult:
     """Summarise `paths` (read from disk) and/or `raws` (already read) as one recorded run.
 
     `on_done` gets each file's outcome as it finishes (after the store has it); `on_chunks`
     the number of chunks of each document as it is handed to the backend (for progress).
+    `workers` > 1 spreads `paths` over that many processes (see `reportsum.workers`); None
+    picks by the number of files and cores.
     """
     started = time.perf_counter()
     hooks: dict[str, object] = {}
@@ -126,8 +130,9 @@ def run_batch(
     )
     if settings.backend != "rules" and hasattr(backend, "recorder"):
         backend.recorder = StoreRecorder(store, run_id)
+    processes = resolve_workers(workers, len(paths), settings)
     if on_chunks is not None:
-        backend = _ChunkCounter(backend, on_chunks)
+        backend = ChunkCounter(backend, on_chunks)
 
     def record(outcome: FileOutcome) -> None:
         if outcome.summary is not None and outcome.raw is not None:
@@ -144,11 +149,12 @@ def run_batch(
         # need not hold every file's text until the end.
         outcome.raw = None
 
-    async def go() -> list[FileOutcome]:
-        # Enough files in flight that the backend's shared pool of model calls stays full
-        # even when most files are one chunk long.
-        outcomes = await summarise_paths(paths, backend, chunk_chars=settings.chunk_chars, on_done=record,
-                                         max_files_in_flight=max(8, 2 * settings.concurrency))
+    async def go(outcomes: list[FileOutcome]) -> list[FileOutcome]:
+        if processes == 1:
+            # Enough files in flight that the backend's shared pool of model calls stays full
+            # even when most files are one chunk long.
+            outcomes = await summarise_paths(paths, backend, chunk_chars=settings.chunk_chars, on_done=record,
+                                             max_files_in_flight=max(8, 2 * settings.concurrency))
         for raw in raws:
             try:
                 summary = await summarise_raw(raw, backend, source=str(raw.path), chunk_chars=settings.chunk_chars)
@@ -161,7 +167,11 @@ def run_batch(
 
     outcomes: list[FileOutcome] = []
     try:
-        outcomes = run_sync(go())
+        if processes > 1:
+            outcomes = run_in_workers(paths, settings, backend=backend, workers=processes, store=store,
+                                      run_id=run_id, use_cache=use_cache, on_outcome=record,
+                                      on_chunks=on_chunks)
+        outcomes = run_sync(go(outcomes))
     finally:
         usage = Usage()
         for o in outcomes:

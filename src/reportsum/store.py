@@ -17,7 +17,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -357,7 +357,8 @@ class Store:
     # ------------------------------------------------------------ calls and cache
 
     def record_call(self, run_id: str | None, call: Any) -> None:
-        data = asdict(call) if hasattr(call, "__dataclass_fields__") else dict(call)
+        # Shallow: asdict would deep-copy the whole answer only to serialise it.
+        data = vars(call) if hasattr(call, "__dataclass_fields__") else dict(call)
         usage: Any = data.get("usage")
         if usage is not None and hasattr(usage, "model_dump"):
             usage = usage.model_dump()
