@@ -237,6 +237,12 @@ def summarise(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for one model answer.")
     ] = 120.0,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", help="Processes to spread the files over; --concurrency is "
+                     "shared between them. Default: for 8 files or more, one per core (a model "
+                     "backend one more), at most 4; else 1."),
+    ] = None,
     store: StoreOpt = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Call the model even when the cache has the answer.")
@@ -256,6 +262,8 @@ def summarise(
     """
     if fmt not in FORMATS:
         raise _fail_usage(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if workers is not None and workers < 1:
+        raise _fail_usage("workers must be at least 1")
     try:
         settings = resolve_backend(
             Settings(
@@ -310,7 +318,7 @@ def summarise(
 
         try:
             result = run_batch(st, settings, paths=todo, use_cache=not no_cache, on_done=done,
-                               on_chunks=progress.chunks)
+                               on_chunks=progress.chunks, workers=workers)
         except ConfigError as exc:
             raise _fail_usage(str(exc)) from None
         finally:

@@ -87,6 +87,13 @@ def split_concurrency(total: int, workers: int) -> list[int]:
     return [total // workers + (1 if i < total % workers else 0) for i in range(workers)]
 
 
+def _files_in_flight(settings: Settings, share: int) -> int:
+    """Files a worker takes at once: enough to keep its share of the call pool busy (two per
+    call: most files are a few chunks, and reading them takes time too), few enough that a
+    small batch is shared out between the workers rather than taken by the first."""
+    return 2 if settings.backend == "rules" else max(2, 2 * share)
+
+
 def _die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
@@ -153,6 +160,11 @@ def _worker(
         os._exit(1)
     # Ctrl-C reaches the whole process group; the parent decides what happens to workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Fresh stream objects: the parent's may have been locked mid-write by its progress
+    # display's thread at the fork, and stdout may carry the parent's JSON, which a stray
+    # print from here would corrupt.
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
     channel = _Channel(wid, conn)
     try:
         with Store(store_path) as store:
@@ -245,7 +257,7 @@ def run_in_workers(
         proc = ctx.Process(
             target=_worker,
             args=(wid, replace(settings, concurrency=share), str(store.path), use_cache,
-                  max(8, 2 * share), names, tasks, writer, os.getpid()),
+                  _files_in_flight(settings, share), names, tasks, writer, os.getpid()),
             name=f"reportsum-worker-{wid}",
             daemon=True,
         )
