@@ -62,3 +62,28 @@ def test_any_deletion_maps_every_kept_character_back(text, cuts):
     originals = [cleaned.to_original(i) for i in range(len(cleaned.text))]
     assert originals == sorted(set(originals))
     assert all(text[o] == cleaned.text[i] for i, o in enumerate(originals))
+
+
+@given(
+    text=st.text(alphabet="科技局总结亿万元0123456789。,\n ", min_size=0, max_size=60),
+    first=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), max_size=6),
+    second=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), max_size=6),
+)
+def test_deleting_from_a_mapped_text_matches_slicing_and_concatenating(text, first, second):
+    """Deletes on a text with several runs (as cleaning chains them) keep exactly the map that
+    slicing out the kept ranges and concatenating them gives."""
+    once = MappedText.identity(text, offset=7).delete([(min(a, b), max(a, b)) for a, b in first])
+    spans = sorted((min(a, b), max(a, b)) for a, b in second)
+    twice = once.delete(spans)
+    keep, pos = [], 0
+    for s, e in spans:
+        s = max(s, pos)
+        if e <= s:
+            continue
+        if s > pos:
+            keep.append((pos, s))
+        pos = e
+    if pos < len(once.text):
+        keep.append((pos, len(once.text)))
+    expected = MappedText.concat([once.slice(s, e) for s, e in keep])
+    assert (twice.text, twice.runs) == (expected.text, expected.runs)

@@ -108,8 +108,31 @@ class MappedText:
             pos = e
         if pos < len(self.text):
             keep.append((pos, len(self.text)))
-        parts: list[MappedText] = [self.slice(s, e) for s, e in keep]
-        return MappedText.concat(parts)
+        # One pass over the kept ranges and the runs together (both sorted): cleaning deletes
+        # hundreds of spans from a long text, and a slice object per kept range was most of
+        # its time.
+        texts: list[str] = []
+        runs: list[tuple[int, int, int]] = []
+        d = 0
+        k = 0
+        own = self.runs
+        for s, e in keep:
+            texts.append(self.text[s:e])
+            while k < len(own) and own[k][0] + own[k][2] <= s:
+                k += 1
+            j = k
+            while j < len(own) and own[j][0] < e:
+                rd, ro, rn = own[j]
+                lo, hi = max(rd, s), min(rd + rn, e)
+                if hi > lo:
+                    nd, no = d + lo - s, ro + lo - rd
+                    if runs and runs[-1][0] + runs[-1][2] == nd and runs[-1][1] + runs[-1][2] == no:
+                        runs[-1] = (runs[-1][0], runs[-1][1], runs[-1][2] + hi - lo)
+                    else:
+                        runs.append((nd, no, hi - lo))
+                j += 1
+            d += e - s
+        return MappedText("".join(texts), tuple(runs))
 
     @staticmethod
     def concat(parts: Iterable[MappedText]) -> MappedText:
