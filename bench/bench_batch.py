@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from reportsum.pipeline import Settings  # noqa: E402
 from reportsum.render import render  # noqa: E402
 from reportsum.runner import run_batch  # noqa: E402
 from reportsum.store import Store  # noqa: E402
+from reportsum.workers import resolve_workers  # noqa: E402
 
 REPORTS = 200
 CONCURRENCY = 16
@@ -86,6 +88,13 @@ def server_process(delay: float) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have ended (worker processes;
+    the server, still running, is not among them)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def server_stats(base_url: str) -> dict[str, int]:
     with urllib.request.urlopen(base_url.removesuffix("/v1") + "/_stats", timeout=10) as r:
         return json.load(r)
@@ -109,8 +118,9 @@ def orchestration_figures() -> dict[str, float | int]:
         imports = time.perf_counter() - started
         settings = Settings(backend="openai", model="bench-model", base_url=base_url,
                             api_key="bench-key", concurrency=CONCURRENCY, max_retries=0)
+        server_before = server_stats(base_url)
         with Store(folder / "store.db") as store:
-            started, cpu_started = time.perf_counter(), time.process_time()
+            started, cpu_started = time.perf_counter(), _cpu_seconds()
             result = run_batch(store, settings, paths=paths, use_cache=True, workers=WORKERS)
             seconds = time.perf_counter() - started
         stats = server_stats(base_url)
@@ -125,8 +135,9 @@ def orchestration_figures() -> dict[str, float | int]:
             "ideal_over_actual": ideal / seconds,
             "peak_in_flight": stats["peak_in_flight"],
             "import_seconds": imports,
-            "server_cpu_seconds": stats["cpu_seconds"],
-            "client_cpu_seconds": time.process_time() - cpu_started,
+            "workers": resolve_workers(WORKERS, REPORTS, settings),
+            "server_cpu_seconds": stats["cpu_seconds"] - server_before["cpu_seconds"],
+            "client_cpu_seconds": _cpu_seconds() - cpu_started,
         }
 
 

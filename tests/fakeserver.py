@@ -12,6 +12,7 @@ requests in flight. Everything is bounded: delays wake up on shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -311,78 +312,108 @@ class FakeOpenAI:
         h.wfile.flush()
 
     def _completion(self, request: dict[str, Any], reply: Reply) -> dict[str, Any]:
-        mode = request_mode(request)
-        if reply.kind == "content":
-            payload = reply.content or ""
-        else:
-            data = reply.data if reply.kind == "answer" else faithful_answer(source_text(request))
-            payload = json.dumps(data, ensure_ascii=False)
-            if mode == "md_json":
-                payload = f"下面是结果：\n```json\n{payload}\n```"
-        message: dict[str, Any] = {"role": "assistant", "content": None}
-        if mode == "tools":
-            name = request["tools"][0]["function"]["name"]
-            message["tool_calls"] = [{
-                "id": f"call_{len(self.requests)}",
-                "type": "function",
-                "function": {"name": name, "arguments": payload},
-            }]
-        else:
-            message["content"] = payload
-        prompt_tokens, completion_tokens = reply.usage
-        return {
-            "id": f"chatcmpl-fake-{len(self.requests)}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": request.get("model", "fake"),
-            "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason,
-                         "logprobs": None}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
-        }
+        return completion(request, reply, len(self.requests))
+
+
+def completion(request: dict[str, Any], reply: Reply, number: int) -> dict[str, Any]:
+    """The `chat.completion` JSON answering `request` with `reply` (the server's `number`th call)."""
+    mode = request_mode(request)
+    if reply.kind == "content":
+        payload = reply.content or ""
+    else:
+        data = reply.data if reply.kind == "answer" else faithful_answer(source_text(request))
+        payload = json.dumps(data, ensure_ascii=False)
+        if mode == "md_json":
+            payload = f"下面是结果：\n```json\n{payload}\n```"
+    message: dict[str, Any] = {"role": "assistant", "content": None}
+    if mode == "tools":
+        name = request["tools"][0]["function"]["name"]
+        message["tool_calls"] = [{
+            "id": f"call_{number}",
+            "type": "function",
+            "function": {"name": name, "arguments": payload},
+        }]
+    else:
+        message["content"] = payload
+    prompt_tokens, completion_tokens = reply.usage
+    return {
+        "id": f"chatcmpl-fake-{number}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.get("model", "fake"),
+        "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason,
+                     "logprobs": None}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve faithful answers after `--delay` seconds in this process until killed.
+    """Serve faithful answers `--delay` seconds after each request arrives, until SIGTERM.
 
     Prints the base URL on the first line of stdout; `GET /_stats` answers the number of
-    calls, the peak in flight and the CPU seconds this process has used. Benchmarks run the server this way so that its CPU time
-    is not charged to the client under measurement (a real model runs elsewhere too).
+    calls, the peak in flight, the CPU seconds this process has used and the summed seconds
+    from arrival to answer. Benchmarks run the server this way: in a process of its own, so
+    its CPU is not charged to the client under measurement, and on aiohttp's event loop and
+    C HTTP parser, so it takes as little as it can of a small machine's cores (as a model
+    served elsewhere takes none).
     """
     import argparse
-    import signal
-    import sys
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before every answer")
     args = parser.parse_args(argv)
-    delay = args.delay
-    server = FakeOpenAI(handler=lambda request, number: Reply.faithful(delay=delay)).start()
-    # Only the counters are kept: a benchmark's thousands of requests need not be held.
-    server.requests = _CountingList()
-    print(server.base_url, flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        signal.pause()
-    finally:
-        server.stop()
+    asyncio.run(_serve_faithful(args.delay))
 
 
-class _CountingList(list):  # type: ignore[type-arg]
-    """A `requests` list that counts what is appended and keeps nothing."""
+async def _serve_faithful(delay: float) -> None:
+    import signal
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
+    from aiohttp import web
 
-    def append(self, item: Any) -> None:
-        self.count += 1
+    stats: dict[str, float] = {"calls": 0, "peak_in_flight": 0, "answer_seconds": 0.0}
+    in_flight = 0
 
-    def __len__(self) -> int:
-        return self.count
+    async def completions(request: web.Request) -> web.Response:
+        nonlocal in_flight
+        arrived = time.monotonic()
+        stats["calls"] += 1
+        in_flight += 1
+        stats["peak_in_flight"] = max(stats["peak_in_flight"], in_flight)
+        try:
+            body = json.loads(await request.read() or b"{}")
+            answer = json.dumps(completion(body, Reply.faithful(), int(stats["calls"])),
+                                ensure_ascii=False).encode()
+            await asyncio.sleep(max(arrived + delay - time.monotonic(), 0.0))
+            stats["answer_seconds"] += time.monotonic() - arrived
+            return web.Response(body=answer, content_type="application/json")
+        finally:
+            in_flight -= 1
+
+    async def report(request: web.Request) -> web.Response:
+        return web.json_response({**stats, "calls": int(stats["calls"]),
+                                  "peak_in_flight": int(stats["peak_in_flight"]),
+                                  "cpu_seconds": time.process_time()})
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", completions)
+    app.router.add_post("/chat/completions", completions)
+    app.router.add_get("/_stats", report)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=128)
+    await site.start()
+    port = runner.addresses[0][1]
+    print(f"http://127.0.0.1:{port}/v1", flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await runner.cleanup()
 
 
-__all__ = ["FakeOpenAI", "Recorded", "Reply", "faithful_answer", "request_mode", "source_text"]
+__all__ = [
+    "FakeOpenAI", "Recorded", "Reply", "completion", "faithful_answer", "request_mode", "source_text",
+]
 
 
 if __name__ == "__main__":

@@ -225,11 +225,12 @@ class _GatedHttpClient(openai.DefaultAioHttpClient):  # type: ignore[misc, valid
         async with self._gate:
             started = time.perf_counter()
             try:
-                return await super().send(request, **kwargs)
+                response = await super().send(request, **kwargs)
             finally:
                 seconds = _MODEL_SECONDS.get()
                 if seconds is not None:
                     seconds.append(time.perf_counter() - started)
+        return response
 
 
 @dataclass
