@@ -19,8 +19,8 @@ import bench_grounding  # noqa: E402
 def loop_seconds() -> float:
     """A fixed pure-Python workload (10 M additions): how fast the machine is right now.
 
-    The batch figures are CPU-bound and this VM's speed drifts (1.3-2.6 s for this loop has
-    been seen within an hour); printing it beside them says which machine they were taken on.
+    The batch figures are CPU-bound and this VM's speed drifts (by up to 2x within an hour);
+    printing it beside them says which machine they were taken on.
     """
     started = time.perf_counter()
     total = 0

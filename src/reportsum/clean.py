@@ -50,18 +50,24 @@ class Rule:
 
 def pattern_rule(
     name: str, pattern: str, *, flags: int = re.M, warning: str | None = None,
-    requires: tuple[str, ...] = (),
+    requires: tuple[str, ...] | re.Pattern[str] = (),
 ) -> Rule:
     """A rule deleting every match of `pattern` (multiline by default: ^ and $ are lines).
 
-    `requires`: literals of which every match contains one. A text holding none of them is
-    not searched: a pattern that can start anywhere (optional leading parts) is tried at every
-    position, and `str.__contains__` rules such texts out far faster.
+    `requires`: literals of which every match contains one (or a pattern every match contains
+    a match of). A text holding none is not searched: a pattern that can start anywhere
+    (optional leading parts) is tried at every position, and a substring test rules such texts
+    out far faster.
     """
     compiled = re.compile(pattern, flags)
 
+    def absent(text: str) -> bool:
+        if isinstance(requires, re.Pattern):
+            return requires.search(text) is None
+        return bool(requires) and not any(word in text for word in requires)
+
     def find(text: str) -> Spans:
-        if requires and not any(word in text for word in requires):
+        if absent(text):
             return []
         return [m.span() for m in compiled.finditer(text) if m.end() > m.start()]
 
@@ -238,6 +244,7 @@ RULES: tuple[Rule, ...] = (
         "mojibake-cyrillic",
         r"(?<=[!！,，、;；。\s])[^!！,，、;；。\s]{0,8}"
         rf"(?:[{_CJK}][\u0400-\u04ff]|[\u0400-\u04ff][{_CJK}])[^!！,，、;；。\s]{{0,8}}(?=[!！,，、;；。\s])",
+        requires=re.compile("[\u0400-\u04ff]"),
     ),
     pattern_rule("replacement-char", r"\ufffd+"),
 )

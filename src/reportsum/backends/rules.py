@@ -106,6 +106,7 @@ _DEPENDENT = re.compile(
     r"[比较較占高低为為居达達增下提同其分并並且及和与與但而使以从從在]|同比|分别|分別|增长|增長|下降|提高"
 )
 _VERY_LONG = 90
+_MARKS = re.compile(r"[（()），,]")
 
 
 @dataclass(frozen=True)
@@ -190,14 +191,14 @@ def _split_figures(text: str, s: int, e: int) -> list[tuple[int, int]]:
     cuts = [s]
     depth = 0
     has_figure = False
-    i = s
-    while i < e:
+    for mark in _MARKS.finditer(text, s, e):  # only brackets and commas change anything
+        i = mark.start()
         ch = text[i]
         if ch in "（(":
             depth += 1
         elif ch in "）)":
             depth = max(depth - 1, 0)
-        elif ch in "，," and depth == 0:
+        elif depth == 0:
             nxt = text.find(",", i + 1, e)
             nxt2 = text.find("，", i + 1, e)
             stop = min(x for x in (nxt, nxt2, e) if x >= 0)
@@ -206,7 +207,6 @@ def _split_figures(text: str, s: int, e: int) -> list[tuple[int, int]]:
             if has_figure and _FIGURE.search(phrase) and not _DEPENDENT.match(phrase):
                 cuts.append(i + 1)
                 has_figure = False
-        i += 1
     cuts.append(e)
     return [_trim(text, a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
