@@ -160,14 +160,18 @@ def offline_figures() -> dict[str, float | int]:
         rendered = 0
 
         def done(outcome) -> None:  # noqa: ANN001 - a FileOutcome
+            # as `reportsum summarise --format json` does: rendered where it was summarised
             nonlocal rendered
             if outcome.summary is not None:
-                rendered += len(render(outcome.summary, "json"))
+                text = outcome.rendered
+                if text is None:
+                    text = render(outcome.summary, "json")
+                rendered += len(text)
 
         with Store(folder / "store.db") as store:
             started = time.perf_counter()
             result = run_batch(store, Settings(backend="rules"), paths=paths, on_done=done,
-                               workers=WORKERS)
+                               workers=WORKERS, render=lambda summary, text: render(summary, "json", text))
             seconds = time.perf_counter() - started
         return {
             "offline_files": len(paths),

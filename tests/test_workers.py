@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,12 +46,18 @@ def _gone_or_zombie(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
-def _comparable(path: Path) -> dict:
-    """A JSON output without what differs between two runs (the run id)."""
+def _comparable(path: Path, run_id: str) -> dict:
+    """A JSON output without what differs between two runs (the run id, checked here)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     for doc in data["documents"]:
-        doc["run"].pop("run_id", None)
+        assert doc["run"].pop("run_id") == run_id, path
     return data
+
+
+def _run_id(stderr: str) -> str:
+    m = re.search(r"reportsum: run (\S+):", stderr)
+    assert m, stderr
+    return m.group(1)
 
 
 def test_workers_policy():
@@ -76,7 +83,7 @@ def test_offline_batch_in_workers_writes_what_one_process_writes(tmp_path):
     a, b = _outputs(one), _outputs(many)
     assert set(a) == set(b) and len(a) == 12
     for name in a:
-        assert _comparable(a[name]) == _comparable(b[name]), name
+        assert _comparable(a[name], _run_id(p1.stderr)) == _comparable(b[name], _run_id(p3.stderr)), name
         assert FileSummary.model_validate_json(b[name].read_text(encoding="utf-8")).documents[0].achievements
     assert _summary(p3.stderr)[:4] == (12, 12, 12, 0)
     assert len(p3.stderr.splitlines()) >= 12, "a progress line per file from the parent"

@@ -109,7 +109,9 @@ def _write_outcome(
 ) -> tuple[str | None, str | None]:
     """Render a summarised file and write it into `out` (or print it): (text, write error)."""
     assert outcome.summary is not None
-    text = render(outcome.summary, fmt, outcome.raw.text if outcome.raw else None)
+    text = outcome.rendered
+    if text is None:
+        text = render(outcome.summary, fmt, outcome.raw.text if outcome.raw else None)
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -318,7 +320,8 @@ def summarise(
 
         try:
             result = run_batch(st, settings, paths=todo, use_cache=not no_cache, on_done=done,
-                               on_chunks=progress.chunks, workers=workers)
+                               on_chunks=progress.chunks, workers=workers,
+                               render=lambda summary, text: render(summary, fmt, text))
         except ConfigError as exc:
             raise _fail_usage(str(exc)) from None
         finally:

@@ -318,6 +318,13 @@ class FileOutcome:
     summary: FileSummary | None = None
     error: str | None = None
     raw: RawDocument | None = None
+    rendered: str | None = None  # the output text, when a worker process rendered it
+
+
+def stamp_run(summary: FileSummary, run_id: str) -> None:
+    """Name the recorded run in every document of `summary` (outputs say which run made them)."""
+    for doc in summary.documents:
+        doc.run.run_id = run_id
 
 
 async def summarise_path(path: Path, backend: Backend, *, chunk_chars: int = DEFAULT_CHUNK_CHARS) -> FileOutcome:

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from reportsum.backends.base import Backend, BackendResult
 from reportsum.ingest import RawDocument
-from reportsum.models import Usage
+from reportsum.models import FileSummary, Usage
 from reportsum.pipeline import (
     FileOutcome,
     Settings,
     make_backend,
     run_sync,
+    stamp_run,
     summarise_paths,
     summarise_raw,
 )
@@ -102,13 +103,16 @@ def run_batch(
     on_done: Callable[[FileOutcome], None] | None = None,
     on_chunks: Callable[[int], None] | None = None,
     workers: int | None = 1,
+    render: Callable[[FileSummary, str], str] | None = None,
 ) -> BatchResult:
     """Summarise `paths` (read from disk) and/or `raws` (already read) as one recorded run.
 
     `on_done` gets each file's outcome as it finishes (after the store has it); `on_chunks`
     the number of chunks of each document as it is handed to the backend (for progress).
     `workers` > 1 spreads `paths` over that many processes (see `reportsum.workers`); None
-    picks by the number of files and cores.
+    picks by the number of files and cores. `render(summary, text as read)`, if given, is run
+    in the worker that summarised a file, its result left in `outcome.rendered` (so a batch's
+    parent does not render every output itself).
     """
     started = time.perf_counter()
     hooks: dict[str, object] = {}
@@ -138,8 +142,8 @@ def run_batch(
         if outcome.summary is not None and outcome.raw is not None:
             store.put_document(outcome.raw.sha256, str(outcome.path), outcome.raw.text,
                                outcome.summary.documents[0].document.title if outcome.summary.documents else None)
+            stamp_run(outcome.summary, run_id)
             for doc in outcome.summary.documents:
-                doc.run.run_id = run_id
                 store.add_result(run_id, doc)
         else:
             store.add_failure(run_id, str(outcome.path), outcome.error or "failed")
@@ -170,7 +174,7 @@ def run_batch(
         if processes > 1:
             outcomes = run_in_workers(paths, settings, backend=backend, workers=processes, store=store,
                                       run_id=run_id, use_cache=use_cache, on_outcome=record,
-                                      on_chunks=on_chunks)
+                                      on_chunks=on_chunks, render=render)
         outcomes = run_sync(go(outcomes))
     finally:
         usage = Usage()

@@ -37,7 +37,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from reportsum.pipeline import FileOutcome, Settings, make_backend, summarise_path
+from reportsum.pipeline import FileOutcome, Settings, make_backend, stamp_run, summarise_path
 from reportsum.store import Store, StoreCache, StoreRecorder
 
 # Below this many files a batch runs in the calling process: forking is cheap, but a few
@@ -153,6 +153,8 @@ def _worker(
     tasks: Any,
     conn: Any,
     parent: int,
+    run_id: str,
+    render: Callable[[Any, str], str] | None,
 ) -> None:
     """A worker process's life: summarise files from `tasks` until the end marker."""
     _die_with_parent()
@@ -174,7 +176,8 @@ def _worker(
             backend = make_backend(settings, **hooks)
             if settings.backend != "rules" and hasattr(backend, "recorder"):
                 backend.recorder = _ForwardingRecorder(channel)
-            asyncio.run(_serve(backend, settings, files_in_flight, paths, tasks, channel))
+            asyncio.run(_serve(backend, settings, files_in_flight, paths, tasks, channel, run_id,
+                               render))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails our files
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         channel.send("fatal", detail)
@@ -186,7 +189,7 @@ def _worker(
 
 async def _serve(
     backend: Any, settings: Settings, files_in_flight: int, paths: Sequence[str], tasks: Any,
-    channel: _Channel,
+    channel: _Channel, run_id: str, render: Callable[[Any, str], str] | None,
 ) -> None:
     from reportsum.runner import ChunkCounter
 
@@ -199,6 +202,11 @@ async def _serve(
         path = Path(paths[index])
         try:
             outcome = await summarise_path(path, counted, chunk_chars=settings.chunk_chars)
+            if render is not None and outcome.summary is not None and outcome.raw is not None:
+                stamp_run(outcome.summary, run_id)  # as the parent will: the output names its run
+                # A failure here is left to the parent, which renders again and reports it.
+                with contextlib.suppress(Exception):
+                    outcome.rendered = render(outcome.summary, outcome.raw.text)
             try:
                 data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
             except Exception as exc:  # noqa: BLE001 - that file fails, the batch goes on
@@ -233,6 +241,7 @@ def run_in_workers(
     use_cache: bool,
     on_outcome: Callable[[FileOutcome], None],
     on_chunks: Callable[[int], None] | None = None,
+    render: Callable[[Any, str], str] | None = None,
 ) -> list[FileOutcome]:
     """Summarise `paths` in `workers` forked processes; outcomes in input order.
 
@@ -257,7 +266,8 @@ def run_in_workers(
         proc = ctx.Process(
             target=_worker,
             args=(wid, replace(settings, concurrency=share), str(store.path), use_cache,
-                  _files_in_flight(settings, share), names, tasks, writer, os.getpid()),
+                  _files_in_flight(settings, share), names, tasks, writer, os.getpid(), run_id,
+                  render),
             name=f"reportsum-worker-{wid}",
             daemon=True,
         )
