@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import fcntl
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -92,6 +93,17 @@ def _files_in_flight(settings: Settings, share: int) -> int:
     call: most files are a few chunks, and reading them takes time too), few enough that a
     small batch is shared out between the workers rather than taken by the first."""
     return 2 if settings.backend == "rules" else max(2, 2 * share)
+
+
+_F_SETPIPE_SZ = 1031  # Linux fcntl: set a pipe's buffer size
+
+
+def _widen(conn: Any) -> None:
+    """A 1 MiB pipe buffer (Linux's default cap) instead of 64 KiB: a file's outcome, with its
+    rendered output, is often larger than 64 KiB, and a worker would wait on every one until
+    the parent has read it."""
+    with contextlib.suppress(OSError, ValueError):
+        fcntl.fcntl(conn.fileno(), _F_SETPIPE_SZ, 1 << 20)
 
 
 def _die_with_parent() -> None:
@@ -263,6 +275,7 @@ def run_in_workers(
     readers: list[Any] = []
     for wid, share in enumerate(split_concurrency(settings.concurrency, workers)):
         reader, writer = ctx.Pipe(duplex=False)
+        _widen(writer)
         proc = ctx.Process(
             target=_worker,
             args=(wid, replace(settings, concurrency=share), str(store.path), use_cache,
