@@ -73,17 +73,15 @@ def test_deleting_from_a_mapped_text_matches_slicing_and_concatenating(text, fir
     """Deletes on a text with several runs (as cleaning chains them) keep exactly the map that
     slicing out the kept ranges and concatenating them gives."""
     once = MappedText.identity(text, offset=7).delete([(min(a, b), max(a, b)) for a, b in first])
-    spans = sorted((min(a, b), max(a, b)) for a, b in second)
+    spans = [(min(a, b), max(a, b)) for a, b in second]
     twice = once.delete(spans)
-    keep, pos = [], 0
-    for s, e in spans:
-        s = max(s, pos)
-        if e <= s:
-            continue
-        if s > pos:
-            keep.append((pos, s))
-        pos = e
-    if pos < len(once.text):
-        keep.append((pos, len(once.text)))
+    deleted = {i for a, b in spans for i in range(a, b)}
+    kept = [i for i in range(len(once.text)) if i not in deleted]
+    keep: list[tuple[int, int]] = []  # runs of consecutive kept offsets
+    for i in kept:
+        if keep and keep[-1][1] == i:
+            keep[-1] = (keep[-1][0], i + 1)
+        else:
+            keep.append((i, i + 1))
     expected = MappedText.concat([once.slice(s, e) for s, e in keep])
     assert (twice.text, twice.runs) == (expected.text, expected.runs)

@@ -186,7 +186,7 @@ class Mention:
             raw=self.raw,
             value=self.value,
             unit=self.unit,
-            kind=self.kind,
+            kind=self.kind,  # type: ignore[arg-type]
             span=span,  # type: ignore[arg-type]
             approx=self.approx,
         )

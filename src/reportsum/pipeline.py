@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from reportsum.backends.base import Backend, BackendResult
-from reportsum.chunk import chunk
+from reportsum.chunk import Chunk, chunk
 from reportsum.clean import clean
 from reportsum.ground import GroundingSource, check_item
 from reportsum.ingest import IngestError, RawDocument, iter_inputs, read_file
@@ -321,6 +321,27 @@ class FileOutcome:
     rendered: str | None = None  # the output text, when a worker process rendered it
 
 
+class ChunkCounter:
+    """Forwards to a backend, telling `on_chunks` how many chunks each document hands it.
+
+    Every other attribute (prompt, settings, recorder...) is the wrapped backend's, so the
+    pipeline records the run exactly as without the wrapper.
+    """
+
+    def __init__(self, inner: Backend, on_chunks: Callable[[int], None]) -> None:
+        self._inner = inner
+        self._on_chunks = on_chunks
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def extract(
+        self, text: str, chunks: Sequence[Chunk], *, grounding: GroundingSource
+    ) -> BackendResult:
+        self._on_chunks(len(chunks))
+        return await self._inner.extract(text, chunks, grounding=grounding)
+
+
 def stamp_run(summary: FileSummary, run_id: str) -> None:
     """Name the recorded run in every document of `summary` (outputs say which run made them)."""
     for doc in summary.documents:
@@ -365,6 +386,7 @@ async def summarise_paths(
 
 
 __all__ = [
+    "ChunkCounter",
     "ConfigError",
     "FileOutcome",
     "Settings",

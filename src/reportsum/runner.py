@@ -12,12 +12,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from reportsum.backends.base import Backend, BackendResult
 from reportsum.ingest import RawDocument
 from reportsum.models import FileSummary, Usage
 from reportsum.pipeline import (
+    ChunkCounter,
     FileOutcome,
     Settings,
     make_backend,
@@ -28,10 +27,6 @@ from reportsum.pipeline import (
 )
 from reportsum.store import Store, StoreCache, StoreRecorder
 from reportsum.workers import resolve_workers, run_in_workers
-
-if TYPE_CHECKING:
-    from reportsum.chunk import Chunk
-    from reportsum.ground import GroundingSource
 
 
 @dataclass
@@ -70,27 +65,6 @@ def _settings_record(settings: Settings) -> dict[str, object]:
     }
 
 
-class ChunkCounter:
-    """Forwards to a backend, telling `on_chunks` how many chunks each document hands it.
-
-    Every other attribute (prompt, settings, recorder...) is the wrapped backend's, so the
-    pipeline records the run exactly as without the wrapper.
-    """
-
-    def __init__(self, inner: Backend, on_chunks: Callable[[int], None]) -> None:
-        self._inner = inner
-        self._on_chunks = on_chunks
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def extract(
-        self, text: str, chunks: Sequence[Chunk], *, grounding: GroundingSource
-    ) -> BackendResult:
-        self._on_chunks(len(chunks))
-        return await self._inner.extract(text, chunks, grounding=grounding)
-
-
 def run_batch(
     store: Store,
     settings: Settings,
@@ -115,6 +89,7 @@ def run_batch(
     parent does not render every output itself).
     """
     started = time.perf_counter()
+    processes = resolve_workers(workers, len(paths), settings)
     hooks: dict[str, object] = {}
     if settings.backend != "rules":
         hooks["cache"] = StoreCache(store) if use_cache else None
@@ -134,7 +109,6 @@ def run_batch(
     )
     if settings.backend != "rules" and hasattr(backend, "recorder"):
         backend.recorder = StoreRecorder(store, run_id)
-    processes = resolve_workers(workers, len(paths), settings)
     if on_chunks is not None:
         backend = ChunkCounter(backend, on_chunks)
 

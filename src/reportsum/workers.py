@@ -38,7 +38,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from reportsum.pipeline import FileOutcome, Settings, make_backend, stamp_run, summarise_path
+from reportsum.pipeline import (
+    ChunkCounter,
+    FileOutcome,
+    Settings,
+    make_backend,
+    stamp_run,
+    summarise_path,
+)
 from reportsum.store import Store, StoreCache, StoreRecorder
 
 # Below this many files a batch runs in the calling process: forking is cheap, but a few
@@ -203,8 +210,6 @@ async def _serve(
     backend: Any, settings: Settings, files_in_flight: int, paths: Sequence[str], tasks: Any,
     channel: _Channel, run_id: str, render: Callable[[Any, str], str] | None,
 ) -> None:
-    from reportsum.runner import ChunkCounter
-
     counted = ChunkCounter(backend, lambda n: channel.send("chunks", n))
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(files_in_flight)
