@@ -338,8 +338,13 @@ def run_in_workers(
             while wid not in ended and conn.poll():
                 handle(conn.recv())
         except (EOFError, OSError):
-            if wid not in ended:
-                end(wid, f"worker process died (exit code {procs[wid].exitcode})")
+            died(wid)
+
+    def died(wid: int) -> None:
+        """A worker gone without saying goodbye (its pipe closed, or its process ended)."""
+        if wid not in ended:
+            procs[wid].join(timeout=1)  # reaped, so its exit code is known
+            end(wid, f"worker process died (exit code {procs[wid].exitcode})")
 
     try:
         while len(ended) < workers:
@@ -350,9 +355,8 @@ def run_in_workers(
                     if ready is readers[wid] or ready == procs[wid].sentinel:
                         # A dead worker's last messages are still in its pipe: read them first.
                         read_all(wid)
-                        if ready == procs[wid].sentinel and wid not in ended:
-                            procs[wid].join(timeout=1)
-                            end(wid, f"worker process died (exit code {procs[wid].exitcode})")
+                        if ready == procs[wid].sentinel:
+                            died(wid)
         for index in range(len(paths)):
             if index not in outcomes:
                 reasons = [r for r in ended.values() if r]
