@@ -36,9 +36,10 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
+	$(BIN)/lint-imports
 
 schemas: $(STAMP)
-	$(BIN)/python -m reportsum.schemas
+	$(BIN)/python -m reportsum.cli.schemas
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

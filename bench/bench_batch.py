@@ -28,16 +28,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
+from reportsum.outputs.render import render  # noqa: E402
 from reportsum.pipeline import Settings  # noqa: E402
-from reportsum.render import render  # noqa: E402
-from reportsum.runner import run_batch  # noqa: E402
-from reportsum.store import Store  # noqa: E402
-from reportsum.workers import resolve_workers  # noqa: E402
+from reportsum.runs.runner import run_batch  # noqa: E402
+from reportsum.runs.store import Store  # noqa: E402
+from reportsum.runs.workers import resolve_workers  # noqa: E402
 
 REPORTS = 200
 CONCURRENCY = 16
 LATENCY_S = 0.1
-WORKERS = None  # automatic: one process per core (see reportsum.workers)
+WORKERS = None  # automatic: one process per core (see reportsum.runs.workers)
 OFFLINE_BYTES = 5_000_000
 MEMORY_BYTES = 3_000_000
 

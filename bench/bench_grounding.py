@@ -18,8 +18,8 @@ import re
 import time
 from pathlib import Path
 
-from reportsum.ground import GroundingSource, check_item
-from reportsum.verify import verify
+from reportsum.grounding.ground import GroundingSource, check_item
+from reportsum.grounding.verify import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT / "tests" / "data" / "grounding_oracle.jsonl"

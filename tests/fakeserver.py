@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from reportsum.prompts import SOURCE_CLOSE, SOURCE_OPEN
+from reportsum.backends.prompts import SOURCE_CLOSE, SOURCE_OPEN
 
 _SENTENCE = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?")
 _DIGIT = re.compile(r"[0-9０-９]")

@@ -15,39 +15,25 @@ import time
 from pathlib import Path
 
 from fakeserver import Reply, source_text
-from helpers import ROOT, run_cli
+from helpers import (
+    BATCH_KEY,
+    ROOT,
+    cli_env,
+    closing_counts,
+    make_reports,
+    outputs_by_stem,
+    report_text,
+    run_cli,
+    wait_for,
+)
 
-from reportsum.chunk import chunk
-from reportsum.clean import clean
 from reportsum.models import SECTIONS, FileSummary
-from reportsum.resume import LOG_NAME
-from reportsum.split import split
+from reportsum.runs.resume import LOG_NAME
+from reportsum.stages.chunk import chunk
+from reportsum.stages.clean import clean
+from reportsum.stages.split import split
 
-KEY = "sk-test-batch-0000"
-SUMMARY = re.compile(r"(\d+) of (\d+) files summarised \((\d+) documents\), (\d+) failed"
-                     r"(?:, (\d+) skipped \(done\))?; (\d+) model calls, (\d+) cache hits")
 LINE = re.compile(r"^\[(\d+)/(\d+)\] (.+?): (?:(\d+) documents, (\d+) items, (\d+) rejected|failed: (.+))$")
-
-
-def _report(i: int) -> str:
-    # Every sentence carries numbers unique to the file, so no two chunks share a text.
-    return (
-        f"第{i}街道2024年工作总结\n"
-        f"全年完成固定资产投资{10 + i}.5亿元，新增市场主体{100 + i}户，城镇新增就业{300 + i}人，"
-        f"辖区营商环境持续改善。\n"
-        f"第{i}街道仍有{i + 2}个社区养老服务设施不足，全年仅完成老旧小区改造{i + 3}个。"
-        f"明年计划新建口袋公园{i + 2}个，新增停车位{200 + i}个。\n"
-    )
-
-
-def _reports(folder: Path, n: int) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
-        p = folder / f"r{i:03d}.txt"
-        p.write_text(_report(i), encoding="utf-8")
-        paths.append(p)
-    return paths
 
 
 def _chunk_texts(path: Path, chars: int) -> list[str]:
@@ -55,31 +41,8 @@ def _chunk_texts(path: Path, chars: int) -> list[str]:
     return [c.text for p in parts for c in chunk(p.text.text, max_chars=chars)]
 
 
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "REPORTSUM_"))}
-    env["REPORTSUM_HOME"] = str(home)
-    return env
-
-
-def _summary(stderr: str) -> tuple[int, ...]:
-    m = SUMMARY.search(stderr)
-    assert m, stderr
-    return tuple(int(g or 0) for g in m.groups())
-
-
-def _outputs(out: Path, suffix: str = ".json") -> dict[str, Path]:
-    return {p.stem: p for p in out.glob(f"*{suffix}")}
-
-
-def _wait_for(condition, seconds: float, what: str) -> None:  # noqa: ANN001 - a predicate
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_plain_line_per_file_when_stderr_is_a_pipe(tmp_path):
-    files = _reports(tmp_path / "in", 2)
+    files = make_reports(tmp_path / "in", 2)
     bad = tmp_path / "in" / "r900.txt"
     bad.write_bytes(b"\x00\x01binary\xff\x00" * 40)
     out = tmp_path / "out"
@@ -94,16 +57,16 @@ def test_plain_line_per_file_when_stderr_is_a_pipe(tmp_path):
     assert by_name["r900.txt"].group(7) and "r900.txt" in by_name["r900.txt"].group(7)
     for f in files:
         m = by_name[f.name]
-        fs = FileSummary.model_validate_json(_outputs(out)[f.stem].read_text(encoding="utf-8"))
+        fs = FileSummary.model_validate_json(outputs_by_stem(out)[f.stem].read_text(encoding="utf-8"))
         items = sum(len(d.section(s)) for d in fs.documents for s in SECTIONS)
         assert (int(m.group(4)), int(m.group(5)), int(m.group(6))) == (
             len(fs.documents), items, sum(len(d.rejected) for d in fs.documents))
         assert items > 0
-    assert _summary(proc.stderr)[:4] == (2, 3, 2, 1)
+    assert closing_counts(proc.stderr)[:4] == (2, 3, 2, 1)
 
 
 def test_killed_batch_resumes_skipping_done_files_and_pays_no_call_twice(tmp_path, fake_openai):
-    files = _reports(tmp_path / "in", 30)
+    files = make_reports(tmp_path / "in", 30)
     per_file = [_chunk_texts(f, 200) for f in files]
     chunk_texts = [t for texts in per_file for t in texts]
     assert len(set(chunk_texts)) == len(chunk_texts) > len(files)
@@ -126,13 +89,13 @@ def test_killed_batch_resumes_skipping_done_files_and_pays_no_call_twice(tmp_pat
     fake_openai.handler = first_run
     out = tmp_path / "out"
     args = ["summarise", str(tmp_path / "in"), "--out", str(out), "--base-url", fake_openai.base_url,
-            "--api-key", KEY, "--model", "fake-model", "--concurrency", "2", "--chunk-chars", "200",
+            "--api-key", BATCH_KEY, "--model", "fake-model", "--concurrency", "2", "--chunk-chars", "200",
             "--retries", "0"]
     with open(tmp_path / "first.err", "w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "reportsum", *args], stdout=subprocess.DEVNULL,
-                                stderr=err, env=_env(tmp_path), cwd=ROOT)
+                                stderr=err, env=cli_env(tmp_path), cwd=ROOT)
         try:
-            _wait_for(lambda: fake_openai.calls >= hold_after + 1 and _outputs(out), 20,
+            wait_for(lambda: fake_openai.calls >= hold_after + 1 and outputs_by_stem(out), 20,
                       "outputs and held calls")
             time.sleep(0.5)  # answers already received reach the cache and their files
             proc.send_signal(signal.SIGKILL)
@@ -141,7 +104,7 @@ def test_killed_batch_resumes_skipping_done_files_and_pays_no_call_twice(tmp_pat
             if proc.poll() is None:
                 proc.kill()
             release.set()
-    done_before = _outputs(out)
+    done_before = outputs_by_stem(out)
     assert 0 < len(done_before) < len(files)
     for p in done_before.values():
         assert FileSummary.model_validate_json(p.read_text(encoding="utf-8")).documents
@@ -157,9 +120,9 @@ def test_killed_batch_resumes_skipping_done_files_and_pays_no_call_twice(tmp_pat
     proc2 = run_cli(*args, home=tmp_path, timeout=60)
     assert proc2.returncode == 0, proc2.stderr
     assert f"{len(done_before)} of {len(files)} files already done" in proc2.stderr
-    ok, total, _, failed, skipped, calls, hits = _summary(proc2.stderr)
+    ok, total, _, failed, skipped, calls, hits = closing_counts(proc2.stderr)
     assert (ok, total, failed, skipped) == (len(files) - len(done_before), len(files), 0, len(done_before))
-    outputs = _outputs(out)
+    outputs = outputs_by_stem(out)
     assert set(outputs) == {f.stem for f in files}
     for f in files:
         fs = FileSummary.model_validate_json(outputs[f.stem].read_text(encoding="utf-8"))
@@ -175,61 +138,61 @@ def test_killed_batch_resumes_skipping_done_files_and_pays_no_call_twice(tmp_pat
 
 
 def test_changed_input_or_settings_are_redone_and_unchanged_inputs_skipped(tmp_path):
-    files = _reports(tmp_path / "in", 3)
+    files = make_reports(tmp_path / "in", 3)
     out = tmp_path / "out"
     args = ["summarise", str(tmp_path / "in"), "--out", str(out)]
     first = run_cli(*args, home=tmp_path, timeout=60)
     assert first.returncode == 0, first.stderr
-    before = {k: p.stat().st_mtime_ns for k, p in _outputs(out).items()}
+    before = {k: p.stat().st_mtime_ns for k, p in outputs_by_stem(out).items()}
     assert (out / LOG_NAME).exists()
 
     changed = files[1]
-    changed.write_text(_report(1) + "明年力争新增就业岗位880个。\n", encoding="utf-8")
+    changed.write_text(report_text(1) + "明年力争新增就业岗位880个。\n", encoding="utf-8")
     second = run_cli(*args, home=tmp_path, timeout=60)
     assert second.returncode == 0, second.stderr
-    assert _summary(second.stderr)[:5] == (1, 3, 1, 0, 2)
+    assert closing_counts(second.stderr)[:5] == (1, 3, 1, 0, 2)
     assert [Path(m.group(3)).name for m in map(LINE.match, second.stderr.splitlines()) if m] == [changed.name]
-    after = {k: p.stat().st_mtime_ns for k, p in _outputs(out).items()}
+    after = {k: p.stat().st_mtime_ns for k, p in outputs_by_stem(out).items()}
     assert after[files[0].stem] == before[files[0].stem] and after[files[2].stem] == before[files[2].stem]
-    redone = json.loads(_outputs(out)[changed.stem].read_text(encoding="utf-8"))
+    redone = json.loads(outputs_by_stem(out)[changed.stem].read_text(encoding="utf-8"))
     assert redone["documents"][0]["document"]["sha256"] == hashlib.sha256(changed.read_bytes()).hexdigest()
     assert "880" in json.dumps(redone, ensure_ascii=False)
 
     # An output edited (or truncated) by hand no longer counts as done.
-    _outputs(out)[files[0].stem].write_text("{}", encoding="utf-8")
+    outputs_by_stem(out)[files[0].stem].write_text("{}", encoding="utf-8")
     third = run_cli(*args, home=tmp_path, timeout=60)
-    assert _summary(third.stderr)[:5] == (1, 3, 1, 0, 2), third.stderr
-    assert FileSummary.model_validate_json(_outputs(out)[files[0].stem].read_text(encoding="utf-8"))
+    assert closing_counts(third.stderr)[:5] == (1, 3, 1, 0, 2), third.stderr
+    assert FileSummary.model_validate_json(outputs_by_stem(out)[files[0].stem].read_text(encoding="utf-8"))
 
     nothing = run_cli(*args, home=tmp_path, timeout=60)
     assert nothing.returncode == 0 and "nothing to do" in nothing.stderr and "3 skipped (done)" in nothing.stderr
 
     other_settings = run_cli(*args, "--chunk-chars", "600", home=tmp_path, timeout=60)
     assert other_settings.returncode == 0
-    assert _summary(other_settings.stderr)[:5] == (3, 3, 3, 0, 0), other_settings.stderr
+    assert closing_counts(other_settings.stderr)[:5] == (3, 3, 3, 0, 0), other_settings.stderr
 
 
 def test_no_resume_redoes_every_file(tmp_path):
-    _reports(tmp_path / "in", 3)
+    make_reports(tmp_path / "in", 3)
     out = tmp_path / "out"
     args = ["summarise", str(tmp_path / "in"), "--out", str(out), "--format", "md"]
     assert run_cli(*args, home=tmp_path, timeout=60).returncode == 0
     resumed = run_cli(*args, home=tmp_path, timeout=60)
     assert "nothing to do" in resumed.stderr, resumed.stderr
-    before = {k: p.stat().st_mtime_ns for k, p in _outputs(out, ".md").items()}
+    before = {k: p.stat().st_mtime_ns for k, p in outputs_by_stem(out, ".md").items()}
     for flag in ("--no-resume", "--force"):
         proc = run_cli(*args, flag, home=tmp_path, timeout=60)
         assert proc.returncode == 0, proc.stderr
         assert "skipped" not in proc.stderr
-        assert _summary(proc.stderr)[:4] == (3, 3, 3, 0)
-        after = {k: p.stat().st_mtime_ns for k, p in _outputs(out, ".md").items()}
+        assert closing_counts(proc.stderr)[:4] == (3, 3, 3, 0)
+        after = {k: p.stat().st_mtime_ns for k, p in outputs_by_stem(out, ".md").items()}
         assert all(after[k] > before[k] for k in before)
         before = after
     assert "nothing to do" in run_cli(*args, home=tmp_path, timeout=60).stderr
 
 
 def test_input_vanishing_mid_batch_is_a_named_failure_and_the_rest_are_done(tmp_path, fake_openai):
-    files = _reports(tmp_path / "in", 12)
+    files = make_reports(tmp_path / "in", 12)
     doomed = files[-1]
 
     def delete_last(request, number):
@@ -241,22 +204,22 @@ def test_input_vanishing_mid_batch_is_a_named_failure_and_the_rest_are_done(tmp_
     fake_openai.handler = delete_last
     out = tmp_path / "out"
     proc = run_cli("summarise", str(tmp_path / "in"), "--out", str(out), "--base-url", fake_openai.base_url,
-                   "--api-key", KEY, "--model", "fake-model", "--concurrency", "2", home=tmp_path, timeout=60)
+                   "--api-key", BATCH_KEY, "--model", "fake-model", "--concurrency", "2", home=tmp_path, timeout=60)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     failed = [m for m in map(LINE.match, proc.stderr.splitlines()) if m and m.group(7)]
     assert len(failed) == 1 and Path(failed[0].group(3)).name == doomed.name
     assert doomed.name in failed[0].group(7)
-    assert set(_outputs(out)) == {f.stem for f in files[:-1]}
-    assert _summary(proc.stderr)[:4] == (11, 12, 11, 1)
+    assert set(outputs_by_stem(out)) == {f.stem for f in files[:-1]}
+    assert closing_counts(proc.stderr)[:4] == (11, 12, 11, 1)
 
 
 def test_live_display_on_a_terminal(tmp_path):
-    _reports(tmp_path / "in", 3)
+    make_reports(tmp_path / "in", 3)
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "reportsum", "summarise", str(tmp_path / "in"), "--out",
                              str(tmp_path / "out")], stdout=subprocess.DEVNULL, stderr=slave,
-                            env={**_env(tmp_path), "TERM": "xterm", "COLUMNS": "120"}, cwd=ROOT)
+                            env={**cli_env(tmp_path), "TERM": "xterm", "COLUMNS": "120"}, cwd=ROOT)
     os.close(slave)
     chunks: list[bytes] = []
 
@@ -278,4 +241,4 @@ def test_live_display_on_a_terminal(tmp_path):
     screen = b"".join(chunks).decode("utf-8", "replace")
     assert "summarising" in screen and "3/3" in screen and "model calls" in screen
     assert not re.search(r"^\[\d+/3\]", screen, re.M), "no plain log lines on a terminal"
-    assert _summary(screen)[:4] == (3, 3, 3, 0)
+    assert closing_counts(screen)[:4] == (3, 3, 3, 0)

@@ -5,8 +5,8 @@ from collections import Counter
 import pytest
 from helpers import seed_files
 
-from reportsum.chunk import Chunk, chunk
-from reportsum.sentences import sentence_spans
+from reportsum.stages.chunk import Chunk, chunk
+from reportsum.stages.sentences import sentence_spans
 
 _CN = "一二三四五六七八九十"
 

@@ -10,7 +10,7 @@ from helpers import seed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reportsum.clean import RULES, TRUNCATED, clean, ends_mid_sentence
+from reportsum.stages.clean import RULES, TRUNCATED, clean, ends_mid_sentence
 
 
 def _assert_maps_back(raw: str, samples: int = 300) -> None:

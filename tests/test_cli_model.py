@@ -10,10 +10,10 @@ from pathlib import Path
 from fakeserver import Reply, faithful_answer, source_text
 from helpers import ROOT, run_cli
 
-from reportsum.chunk import chunk
-from reportsum.clean import clean
 from reportsum.models import FileSummary
-from reportsum.split import split
+from reportsum.stages.chunk import chunk
+from reportsum.stages.clean import clean
+from reportsum.stages.split import split
 
 EXAMPLES = sorted((ROOT / "eval" / "examples").glob("*.txt"))
 KEY = "sk-test-NEVER-LOGGED-4242"

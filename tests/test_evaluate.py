@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from reportsum.evaluate import (
+from reportsum.evaluation.evaluate import (
     Contender,
     EvalError,
     check_floor,
     collect_gold,
     evaluate,
 )
-from reportsum.gold import GoldError, load_gold
+from reportsum.evaluation.gold import GoldError, load_gold
 from reportsum.pipeline import Settings
-from reportsum.runner import run_batch
-from reportsum.store import Store
+from reportsum.runs.runner import run_batch
+from reportsum.runs.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"

@@ -19,11 +19,11 @@ from pathlib import Path
 from fakeserver import FakeOpenAI, Reply, faithful_answer, source_text
 from helpers import assert_evidence_at_span, run_cli
 
-from reportsum.chunk import chunk
-from reportsum.clean import clean
-from reportsum.ground import GroundingSource, check_item
+from reportsum.grounding.ground import GroundingSource, check_item
 from reportsum.models import SECTIONS, FileSummary
-from reportsum.split import split
+from reportsum.stages.chunk import chunk
+from reportsum.stages.clean import clean
+from reportsum.stages.split import split
 
 KEY = "sk-faults-test-0000"
 

@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from reportsum.gold import GoldError, gold_json_schema, load_gold, parse_gold
+from reportsum.evaluation.gold import GoldError, gold_json_schema, load_gold, parse_gold
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"

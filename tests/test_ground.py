@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reportsum.ground import (
+from reportsum.grounding.ground import (
     GroundingSource,
     _find_near,
     _match_number,
@@ -21,7 +21,7 @@ from reportsum.ground import (
     locate_problems,
     reask_message,
 )
-from reportsum.numbers import scan
+from reportsum.grounding.numbers import scan
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 SOURCE = (

@@ -25,7 +25,7 @@ import pytest
 from helpers import ROOT, run_cli
 from websockets.sync.client import ClientConnection, connect
 
-from reportsum.html import IndexEntry, render_index
+from reportsum.outputs.html import IndexEntry, render_index
 
 ARTIFACT = ROOT / "artifacts" / "html-report.png"
 # `#` and a space in the name: the index link must be percent-encoded to reach the page.

@@ -19,7 +19,7 @@ from fixtures_build import (
 )
 from helpers import seed_files
 
-from reportsum.ingest import SUPPORTED, IngestError, decode_text, iter_inputs, read_file
+from reportsum.stages.ingest import SUPPORTED, IngestError, decode_text, iter_inputs, read_file
 
 
 @pytest.mark.parametrize(
@@ -211,7 +211,7 @@ def test_reads_every_seed_as_utf8():
 def test_characters_the_text_check_skips_are_never_controls_unassigned_or_private():
     import unicodedata
 
-    from reportsum.ingest import _SURELY_TEXT
+    from reportsum.stages.ingest import _SURELY_TEXT
 
     skipped = [chr(c) for c in range(0x10000) if _SURELY_TEXT.fullmatch(chr(c))]
     assert len(skipped) > 20000  # the ranges are really there (CJK ideographs alone: 20992)
@@ -223,7 +223,7 @@ def test_characters_the_text_check_skips_are_never_controls_unassigned_or_privat
 
 
 def test_text_with_many_control_characters_is_not_text(tmp_path):
-    from reportsum.ingest import _looks_like_text
+    from reportsum.stages.ingest import _looks_like_text
 
     prose = "全年完成投资3.5亿元，同比增长12%。\n" * 20
     assert _looks_like_text(prose)

@@ -1,7 +1,7 @@
 """The model backend through the real openai + instructor + HTTP stack, against tests/fakeserver.
 
 Nothing here mocks the backend or its grounding validator: the fake server is a real HTTP
-server answering like an OpenAI-compatible endpoint, and `reportsum.ground` decides.
+server answering like an OpenAI-compatible endpoint, and `reportsum.grounding.ground` decides.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from reportsum.backends.llm import (
     OpenAIBackend,
     cache_key,
 )
-from reportsum.chunk import Chunk
-from reportsum.ground import GroundingSource
+from reportsum.backends.prompts import load_prompt
+from reportsum.grounding.ground import GroundingSource
 from reportsum.models import Extraction
-from reportsum.prompts import load_prompt
+from reportsum.stages.chunk import Chunk
 
 # A short report written for these tests, in the genre; each piece is one chunk.
 PIECES = (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reportsum.numbers import Mention, scan
+from reportsum.grounding.numbers import Mention, scan
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reportsum.ground import GroundingSource, check_item
+from reportsum.grounding.ground import GroundingSource, check_item
 
 ORACLE = Path(__file__).parent / "data" / "grounding_oracle.jsonl"
 CASES = [

@@ -6,7 +6,7 @@ from helpers import EXAMPLES, assert_evidence_at_span
 import reportsum
 from reportsum.models import SECTIONS
 from reportsum.pipeline import ConfigError, Settings, resolve_backend
-from reportsum.prices import estimate_cost
+from reportsum.runs.prices import estimate_cost
 
 
 def test_backend_is_openai_only_when_an_endpoint_or_key_is_configured():
@@ -61,7 +61,7 @@ def test_output_files_are_readable_like_any_file(tmp_path):
     import os
     import stat
 
-    from reportsum.atomic import write_text_atomic
+    from reportsum.outputs.atomic import write_text_atomic
 
     target = tmp_path / "o.json"
     write_text_atomic(target, "{}")

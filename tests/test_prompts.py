@@ -9,9 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from reportsum.ground import GroundingSource, check_item
+from reportsum.backends.prompts import (
+    SOURCE_CLOSE,
+    SOURCE_OPEN,
+    PromptError,
+    list_prompts,
+    load_prompt,
+)
+from reportsum.grounding.ground import GroundingSource, check_item
 from reportsum.models import SECTIONS, Extraction
-from reportsum.prompts import SOURCE_CLOSE, SOURCE_OPEN, PromptError, list_prompts, load_prompt
 
 BUNDLED = [p.name for p in list_prompts()]
 

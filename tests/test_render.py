@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import json
 
-from reportsum.html import render_html, segments
-from reportsum.merge import merge_items
 from reportsum.models import (
     DocumentInfo,
     DocumentSummary,
@@ -13,7 +11,9 @@ from reportsum.models import (
     RunInfo,
     SummaryItem,
 )
-from reportsum.render import render
+from reportsum.outputs.html import render_html, segments
+from reportsum.outputs.render import render
+from reportsum.stages.merge import merge_items
 
 SOURCE = "总结<script>alert(1)</script>。全区投入达10.69亿元,增长32.3%。"
 

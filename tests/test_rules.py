@@ -8,8 +8,8 @@ import pytest
 from helpers import seed
 
 from reportsum.backends.rules import RulesBackend, extract_candidates
-from reportsum.chunk import chunk
-from reportsum.ground import GroundingSource
+from reportsum.grounding.ground import GroundingSource
+from reportsum.stages.chunk import chunk
 
 # A report in the genre, written for these tests: outline headings, a lead-in, figures,
 # a problems and a plans section, and scraped-page noise around it.
@@ -138,8 +138,8 @@ def _documents(path: Path) -> list[str]:
     minimal stand-in (drop ruby pinyin, cut at 第N篇)."""
     raw = path.read_text(encoding="utf-8")
     try:
-        from reportsum.clean import clean  # type: ignore[import-not-found]
-        from reportsum.split import split  # type: ignore[import-not-found]
+        from reportsum.stages.clean import clean  # type: ignore[import-not-found]
+        from reportsum.stages.split import split  # type: ignore[import-not-found]
     except ImportError:
         text = re.sub(r"\([a-zü]{1,6}\)", "", raw)
         starts = [m.start() for m in re.finditer(r"(?m)^第[一二三四五六七八九十]+篇", text)]

@@ -4,8 +4,8 @@ import json
 
 from helpers import ROOT
 
+from reportsum.cli.schemas import render_schemas
 from reportsum.models import Extraction
-from reportsum.schemas import render_schemas
 
 
 def test_committed_schemas_match_the_models():

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reportsum.gold import GoldDocument, load_gold
-from reportsum.models import SECTIONS, DocumentInfo, DocumentSummary, RunInfo, SummaryItem
-from reportsum.scoring import (
+from reportsum.evaluation.gold import GoldDocument, load_gold
+from reportsum.evaluation.scoring import (
     PRF,
     ScoreItem,
     combine,
@@ -19,6 +18,7 @@ from reportsum.scoring import (
     span_overlap,
     text_similarity,
 )
+from reportsum.models import SECTIONS, DocumentInfo, DocumentSummary, RunInfo, SummaryItem
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_GOLD = ROOT / "eval" / "gold" / "examples" / "科技局2024年工作总结.json"

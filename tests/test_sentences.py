@@ -7,7 +7,7 @@ from helpers import seed_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reportsum.sentences import clause_spans, find_headings, sentence_spans
+from reportsum.stages.sentences import clause_spans, find_headings, sentence_spans
 
 
 def sentences(text: str) -> list[str]:

@@ -6,9 +6,9 @@ import pytest
 from fixtures_build import REPORT
 from helpers import seed
 
-from reportsum.clean import TRUNCATED, clean
-from reportsum.split import split
-from reportsum.textmap import MappedText
+from reportsum.stages.clean import TRUNCATED, clean
+from reportsum.stages.split import split
+from reportsum.stages.textmap import MappedText
 
 
 def _split(raw: str):

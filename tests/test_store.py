@@ -13,7 +13,7 @@ from reportsum.models import (
     SummaryItem,
     Usage,
 )
-from reportsum.store import SCHEMA_VERSION, Store, StoreError, base_url_host, safe_settings
+from reportsum.runs.store import SCHEMA_VERSION, Store, StoreError, base_url_host, safe_settings
 
 
 def _summary(source: str = "a.txt", index: int = 0) -> DocumentSummary:

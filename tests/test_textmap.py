@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reportsum.textmap import MappedText
+from reportsum.stages.textmap import MappedText
 
 ORIGINAL = "欢迎光临!\n科技局工作总结 現(xiàn)在产值10.69亿元。\n文档评论(0)"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reportsum.verify import VerifyInputError, load_summary, verify
+from reportsum.grounding.verify import VerifyInputError, load_summary, verify
 
 SOURCE = (
     "全市专利申请量达到83334件，比上年增长13.2%，专利授权量达到58406件。今年共有xx家企业通过认定。"

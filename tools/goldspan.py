@@ -10,7 +10,7 @@ to one report of a multi-report file.
         prints [start, end] of the quote's single occurrence in DOC (as read)
     python tools/goldspan.py build DRAFT.json OUT.json
         writes OUT.json with every `quote` replaced by its span, then validates it with
-        `reportsum.gold.load_gold`; `document` in the draft is relative to OUT.json
+        `reportsum.evaluation.gold.load_gold`; `document` in the draft is relative to OUT.json
 
 Both fail (exit 1, message on stderr) when a quote is not found or is ambiguous.
 """
@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reportsum.gold import GoldError, load_gold, read_document
+from reportsum.evaluation.gold import GoldError, load_gold, read_document
 from reportsum.models import SECTIONS
 
 

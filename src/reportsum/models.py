@@ -7,15 +7,22 @@ Two families live here:
 * the **output schema** (`DocumentSummary` and its parts): what reportsum writes, with spans
   into the text as read, grounded numbers and rejected items.
 
-`schemas/*.json` are generated from these models (`python -m reportsum.schemas`); a test fails
+`schemas/*.json` are generated from these models (`python -m reportsum.cli.schemas`); a test fails
 when they drift.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from reportsum.grounding.mention import NumberKind, NumberMention
+
+__all__ = [
+    "SECTIONS", "SECTION_LABELS", "DocumentSummary", "ExtractItem", "Extraction", "FileSummary",
+    "NonEmpty", "NumberKind", "NumberMention", "RejectedItem", "SummaryItem", "Usage",
+]
 
 SCHEMA_VERSION = "1.0"
 
@@ -31,19 +38,6 @@ SECTION_LABELS: dict[str, str] = {
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
-NumberKind = Literal[
-    "number",
-    "percent",
-    "percentage-point",
-    "ratio",
-    "multiple",
-    "range",
-    "fraction",
-    "ordinal",
-    "year",
-    "date",
-    "redacted",
-]
 
 
 class _Strict(BaseModel):
@@ -70,17 +64,6 @@ class Extraction(_Strict):
 
 
 # ---------------------------------------------------------------- output schema
-
-
-class NumberMention(_Strict):
-    """A quantitative mention found in the source by the number scanner."""
-
-    raw: str
-    value: float | None = Field(description="Value with magnitudes multiplied out; null if redacted")
-    unit: str = ""
-    kind: NumberKind
-    span: tuple[int, int] = Field(description="[start, end) in the text as read")
-    approx: str = Field("", description="Approximation word (余, 多, 近, 约, 超, 逾) if any")
 
 
 class SummaryItem(_Strict):

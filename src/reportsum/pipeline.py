@@ -19,11 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from reportsum.backends.base import Backend, BackendResult
-from reportsum.chunk import Chunk, chunk
-from reportsum.clean import clean
-from reportsum.ground import GroundingSource, check_item
-from reportsum.ingest import IngestError, RawDocument, iter_inputs, read_file
-from reportsum.merge import merge_items, merge_rejected
+from reportsum.grounding.ground import GroundingSource, check_item
 from reportsum.models import (
     SECTIONS,
     DocumentInfo,
@@ -34,8 +30,12 @@ from reportsum.models import (
     RunInfo,
     SummaryItem,
 )
-from reportsum.split import DocPart, split
-from reportsum.textmap import MappedText
+from reportsum.stages.chunk import Chunk, chunk
+from reportsum.stages.clean import clean
+from reportsum.stages.ingest import IngestError, RawDocument, iter_inputs, read_file
+from reportsum.stages.merge import merge_items, merge_rejected
+from reportsum.stages.split import DocPart, split
+from reportsum.stages.textmap import MappedText
 
 DEFAULT_CHUNK_CHARS = 1800
 
@@ -109,7 +109,7 @@ def make_backend(settings: Settings, **hooks: object) -> Backend:
 
         return RulesBackend()
     from reportsum.backends.llm import LLMSettings, OpenAIBackend
-    from reportsum.prompts import PromptError, load_prompt
+    from reportsum.backends.prompts import PromptError, load_prompt
 
     try:
         prompt = load_prompt(settings.prompt)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 from reportsum.models import RejectedItem, Usage
 
 if TYPE_CHECKING:
-    from reportsum.chunk import Chunk
-    from reportsum.ground import GroundingSource
+    from reportsum.grounding.ground import GroundingSource
+    from reportsum.stages.chunk import Chunk
 
 
 @dataclass(frozen=True)

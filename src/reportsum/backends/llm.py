@@ -41,13 +41,13 @@ from pydantic import ConfigDict, ValidationError, model_validator
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from reportsum.backends.base import BackendResult, Candidate
-from reportsum.ground import check_item, reask_message
+from reportsum.backends.prompts import Prompt
+from reportsum.grounding.ground import check_item, reask_message
 from reportsum.models import SECTIONS, Extraction, Usage
-from reportsum.prompts import Prompt
 
 if TYPE_CHECKING:
-    from reportsum.chunk import Chunk
-    from reportsum.ground import GroundingSource
+    from reportsum.grounding.ground import GroundingSource
+    from reportsum.stages.chunk import Chunk
 
 MODES: dict[str, Mode] = {"tools": Mode.TOOLS, "json": Mode.JSON, "md_json": Mode.MD_JSON}
 
@@ -328,7 +328,7 @@ _PRELOADED: set[str] = set()
 def preload(mode: str = "tools") -> None:
     """Import now what the first call would: ~700 modules, most of a second, mostly the
     SDK's chat types, which it loads on first use. Processes forked after this start calling
-    at once instead of each importing them (see `reportsum.workers`)."""
+    at once instead of each importing them (see `reportsum.runs.workers`)."""
     if mode in _PRELOADED:
         return
 

@@ -5,7 +5,7 @@ slice of the document, so grounding can only fail if the document changes under 
 
 How an item is chosen:
 
-1. The document is cut into sentences (`reportsum.sentences`), each long sentence into clauses
+1. The document is cut into sentences (`reportsum.stages.sentences`), each long sentence into clauses
    at ；, at enumerations (一是…二是…) and at 其中/如/同时/并有, so a figure stays with its
    subject and an item says one thing.
 2. A clause's section comes from the nearest enclosing heading whose short title names one
@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reportsum.backends.base import BackendResult, Candidate
-from reportsum.sentences import Heading, find_headings, sentence_spans
-from reportsum.split import is_signature
+from reportsum.stages.sentences import Heading, find_headings, sentence_spans
+from reportsum.stages.split import is_signature
 
 if TYPE_CHECKING:
-    from reportsum.chunk import Chunk
-    from reportsum.ground import GroundingSource
+    from reportsum.grounding.ground import GroundingSource
+    from reportsum.stages.chunk import Chunk
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _MIN_CJK = 8

@@ -13,8 +13,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from reportsum.clean import TRUNCATED, ends_mid_sentence
-from reportsum.textmap import MappedText
+from reportsum.stages.clean import TRUNCATED, ends_mid_sentence
+from reportsum.stages.textmap import MappedText
 
 
 @dataclass(frozen=True)

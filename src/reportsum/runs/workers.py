@@ -46,7 +46,7 @@ from reportsum.pipeline import (
     stamp_run,
     summarise_path,
 )
-from reportsum.store import Store, StoreCache, StoreRecorder
+from reportsum.runs.store import Store, StoreCache, StoreRecorder
 
 # Below this many files a batch runs in the calling process: forking is cheap, but a few
 # files gain nothing from it.

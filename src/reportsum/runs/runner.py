@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reportsum.ingest import RawDocument
 from reportsum.models import FileSummary, Usage
 from reportsum.pipeline import (
     ChunkCounter,
@@ -25,8 +24,9 @@ from reportsum.pipeline import (
     summarise_paths,
     summarise_raw,
 )
-from reportsum.store import Store, StoreCache, StoreRecorder
-from reportsum.workers import resolve_workers, run_in_workers
+from reportsum.runs.store import Store, StoreCache, StoreRecorder
+from reportsum.runs.workers import resolve_workers, run_in_workers
+from reportsum.stages.ingest import RawDocument
 
 
 @dataclass
@@ -83,7 +83,7 @@ def run_batch(
 
     `on_done` gets each file's outcome as it finishes (after the store has it); `on_chunks`
     the number of chunks of each document as it is handed to the backend (for progress).
-    `workers` > 1 spreads `paths` over that many processes (see `reportsum.workers`); None
+    `workers` > 1 spreads `paths` over that many processes (see `reportsum.runs.workers`); None
     picks by the number of files and cores. `render(summary, text as read)`, if given, is run
     in the worker that summarised a file, its result left in `outcome.rendered` (so a batch's
     parent does not render every output itself).

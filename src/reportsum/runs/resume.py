@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from reportsum.atomic import write_text_atomic
+from reportsum.outputs.atomic import write_text_atomic
 from reportsum.pipeline import ConfigError, Settings
 
 LOG_NAME = ".reportsum-done.jsonl"
@@ -46,7 +46,7 @@ def settings_fingerprint(settings: Settings) -> Fingerprint:
     """The fingerprint of resolved settings (the prompt file is read for its hash)."""
     if settings.backend == "rules" or settings.backend is None:
         return Fingerprint("rules", None, None, settings.chunk_chars, None)
-    from reportsum.prompts import PromptError, load_prompt
+    from reportsum.backends.prompts import PromptError, load_prompt
 
     try:
         prompt_hash = load_prompt(settings.prompt).sha256

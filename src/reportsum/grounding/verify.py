@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reportsum.ground import GroundingSource, locate_problems
-from reportsum.models import SECTIONS
+from reportsum.grounding.ground import GroundingSource, locate_problems
 
 Item = tuple[str, str, str | None]
 """(section, text, evidence or None)."""
+
+SECTIONS: tuple[str, ...] = ("achievements", "measures", "problems", "plans")
+"""The four lists a summary holds (the same names as `reportsum.models.SECTIONS`; a test keeps
+them equal: the grounding core imports nothing else of reportsum)."""
 
 _MARKER = re.compile(r"^\s*(?:#{1,6}\s*|[-*+•]\s+|\d{1,3}[.、)）]\s*)")
 

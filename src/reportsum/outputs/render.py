@@ -82,7 +82,7 @@ def render_markdown(summary: FileSummary) -> str:
 def render(summary: FileSummary, fmt: str, source_text: str | None = None) -> str:
     """Render in `fmt`; html also needs the text as read, to highlight evidence in it."""
     if fmt == "html":
-        from reportsum.html import render_html
+        from reportsum.outputs.html import render_html
 
         return render_html(summary, source_text or "")
     if fmt == "json":

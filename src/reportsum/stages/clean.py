@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reportsum.textmap import MappedText
+from reportsum.stages.textmap import MappedText
 
 Spans = list[tuple[int, int]]
 

@@ -22,12 +22,12 @@ from typing import Any
 
 from rich.table import Table
 
-from reportsum.gold import GoldDocument, GoldError, load_gold
+from reportsum.evaluation.gold import GoldDocument, GoldError, load_gold
+from reportsum.evaluation.scoring import DocumentScore, combine, score_document, score_summary
 from reportsum.models import SECTIONS, DocumentSummary, Usage
 from reportsum.pipeline import Settings, resolve_backend
-from reportsum.runner import run_batch
-from reportsum.scoring import DocumentScore, combine, score_document, score_summary
-from reportsum.store import RunRow, Store
+from reportsum.runs.runner import run_batch
+from reportsum.runs.store import RunRow, Store
 
 
 class EvalError(ValueError):

@@ -31,7 +31,7 @@ are the numbers in the predicted items' texts (all sections of the document). Fi
 compared as (kind, value) with magnitudes multiplied out (10.69亿元 == 106900万元; 7.72% is
 not 7.72个百分点), as multisets; redacted placeholders (xx家) have no value and are not
 counted. number recall = matched / gold figures, number precision = matched / predicted
-figures. Numbers come from `reportsum.numbers.scan` when that module is installed; until
+figures. Numbers come from `reportsum.grounding.numbers.scan` when that module is installed; until
 then a simple regex (Arabic numerals with 万/亿 magnitudes, % and 个百分点) stands in.
 
 `combine` adds the counts of several documents (micro average over a gold set).
@@ -51,7 +51,7 @@ from rapidfuzz import fuzz
 from reportsum.models import SECTIONS
 
 if TYPE_CHECKING:
-    from reportsum.gold import GoldDocument
+    from reportsum.evaluation.gold import GoldDocument
     from reportsum.models import DocumentSummary
 
 MIN_OVERLAP = 0.5
@@ -255,7 +255,7 @@ def _regex_figures(text: str) -> list[Figure]:
 
 def _scanner() -> Callable[[str], list[Figure]]:
     try:
-        from reportsum.numbers import scan
+        from reportsum.grounding.numbers import scan
     except ImportError:
         return _regex_figures
 

@@ -26,7 +26,7 @@ from functools import cache, cached_property
 import opencc
 from rapidfuzz import fuzz
 
-from reportsum.numbers import Mention, _mention, decimals, magnitude, scan
+from reportsum.grounding.numbers import Mention, _mention, decimals, magnitude, scan
 
 FUZZY_THRESHOLD = 90.0
 """Minimum rapidfuzz partial-ratio score (0-100) for a quote located by fuzzy alignment."""

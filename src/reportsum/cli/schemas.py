@@ -1,6 +1,6 @@
 """JSON Schemas of reportsum's contracts, generated from the pydantic models.
 
-`python -m reportsum.schemas [DIR]` writes them (default: ./schemas); a test fails when the
+`python -m reportsum.cli.schemas [DIR]` writes them (default: ./schemas); a test fails when the
 committed files drift from the models.
 """
 
@@ -16,7 +16,7 @@ from reportsum.models import DocumentSummary, Extraction, FileSummary
 
 
 def _gold() -> dict[str, Any]:
-    from reportsum.gold import gold_json_schema
+    from reportsum.evaluation.gold import gold_json_schema
 
     return gold_json_schema()
 
@@ -38,7 +38,7 @@ def render_schemas() -> dict[str, str]:
 
 
 def write_schemas(folder: Path) -> list[Path]:
-    from reportsum.atomic import write_text_atomic
+    from reportsum.outputs.atomic import write_text_atomic
 
     written = []
     for name, text in render_schemas().items():

@@ -14,7 +14,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 
-from reportsum.sentences import Heading, find_headings, sentence_spans
+from reportsum.stages.sentences import Heading, find_headings, sentence_spans
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from functools import cache, lru_cache
 
 import cn2an
 
-from reportsum.models import NumberMention
+from reportsum.grounding.mention import NumberMention
 
 # ------------------------------------------------------------------ character classes
 

@@ -1,0 +1,146 @@
+"""`reportsum summarise`: a batch of report files into summaries (over `runs.run_batch`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reportsum.cli.common import (
+    RULES_HINT,
+    ApiKeyOpt,
+    BackendOpt,
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    ModelOpt,
+    ModeOpt,
+    NoCacheOpt,
+    StoreOpt,
+    app,
+    echo_stdout,
+    err,
+    fail_usage,
+    finish,
+    open_store,
+    settings_or_exit,
+)
+from reportsum.cli.progress import BatchProgress
+from reportsum.outputs.render import FORMATS, render
+from reportsum.pipeline import ConfigError, FileOutcome, Settings
+from reportsum.runs.outfolder import OutputFolder
+from reportsum.runs.runner import run_batch
+from reportsum.stages.ingest import IngestError, iter_inputs
+
+
+@app.command()
+def summarise(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Report files or folders (searched recursively).")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write one output file per input file into this folder "
+                     "(atomically). Default: print to stdout."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="json (one object per file), jsonl (one "
+                          "document per line), md (Markdown) or html (a page per file, evidence "
+                          "highlighted in the source).")
+    ] = "json",
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    mode: ModeOpt = "tools",
+    concurrency: ConcurrencyOpt = 4,
+    chunk_chars: Annotated[
+        int, typer.Option("--chunk-chars", help="Character budget of one chunk sent to the model.")
+    ] = 1800,
+    prompt: Annotated[
+        str, typer.Option("--prompt", help="Prompt name (see `reportsum prompts`) or a path to a prompt file.")
+    ] = "default",
+    max_reasks: Annotated[
+        int, typer.Option("--max-reasks", help="Times a model is asked to fix ungrounded items.")
+    ] = 2,
+    retries: Annotated[
+        int, typer.Option("--retries", help="Retries of a failed HTTP call (429, 5xx, timeouts), "
+                          "with backoff; Retry-After is honoured.")
+    ] = 4,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for one model answer.")
+    ] = 120.0,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", help="Processes to spread the files over; --concurrency is "
+                     "shared between them. Default: for 8 files or more, one per core (a model "
+                     "backend one more), at most 4; else 1."),
+    ] = None,
+    store: StoreOpt = None,
+    no_cache: NoCacheOpt = False,
+    no_resume: Annotated[
+        bool, typer.Option("--no-resume", "--force", help="With --out, redo inputs whose output is "
+                           "already done (by default they are skipped).")
+    ] = False,
+) -> None:
+    """Summarise every report in PATHS into achievements, measures, problems and plans.
+
+    Every number in the output is checked against the source; items that fail go to `rejected`.
+    Each run is recorded in the store (see `reportsum runs`). With --out, a run that was
+    stopped can be started again: inputs whose output is done (same input bytes, same backend,
+    model, prompt, mode and chunk size; logged in OUT/.reportsum-done.jsonl) are skipped.
+    Progress goes to stderr: a live bar on a terminal, one line per file otherwise.
+    """
+    if fmt not in FORMATS:
+        raise fail_usage(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if workers is not None and workers < 1:
+        raise fail_usage("workers must be at least 1")
+    settings = settings_or_exit(Settings(
+        backend=backend, model=model, base_url=base_url, api_key=api_key, mode=mode,
+        concurrency=concurrency, chunk_chars=chunk_chars, prompt=prompt, max_reasks=max_reasks,
+        max_retries=retries, timeout=timeout,
+    ))
+    try:
+        inputs = iter_inputs(paths)
+    except IngestError as exc:
+        raise fail_usage(str(exc)) from None
+    if not inputs:
+        raise fail_usage("no input files found")
+    if settings.backend == "rules":
+        err(RULES_HINT)
+    try:
+        folder = OutputFolder(out, fmt, inputs=inputs, roots=paths, settings=settings,
+                              resume=not no_resume, echo=echo_stdout)
+    except ConfigError as exc:
+        raise fail_usage(str(exc)) from None
+    except OSError as exc:
+        raise fail_usage(f"cannot use output folder {out}: {exc.strerror}") from None
+    with folder:
+        todo = folder.todo(inputs)
+        skipped = len(inputs) - len(todo)
+        if not todo:
+            err(f"reportsum: nothing to do: 0 of {len(inputs)} files summarised, {skipped} skipped "
+                "(done); 0 model calls, 0 cache hits, 0 tokens, 0.0s; --no-resume redoes them")
+            return
+        if skipped:
+            err(f"reportsum: {skipped} of {len(inputs)} files already done in {out}, skipped "
+                "(--no-resume redoes them)")
+        with open_store(store) as st, BatchProgress(len(todo)) as progress:
+
+            def done(outcome: FileOutcome) -> None:
+                error = None
+                if outcome.error is None and outcome.summary is not None:
+                    error = folder.write(outcome)
+                progress.file_done(outcome, error)
+
+            try:
+                result = run_batch(st, settings, paths=todo, use_cache=not no_cache, on_done=done,
+                                   on_chunks=progress.chunks, workers=workers,
+                                   render=lambda summary, text: render(summary, fmt, text))
+            except ConfigError as exc:
+                raise fail_usage(str(exc)) from None
+    if out is not None and fmt == "html":
+        error = folder.write_index(result.outcomes)
+        if error is not None:
+            err(f"reportsum: failed: {error}")
+    finish(result, folder.failures, skipped)

@@ -1,0 +1,37 @@
+"""What the number scanner reports about one quantitative mention, in the output schema.
+
+It lives in the grounding core (which imports nothing else of reportsum) and is re-exported by
+`reportsum.models`, where the rest of the output schema is."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NumberKind = Literal[
+    "number",
+    "percent",
+    "percentage-point",
+    "ratio",
+    "multiple",
+    "range",
+    "fraction",
+    "ordinal",
+    "year",
+    "date",
+    "redacted",
+]
+
+
+class NumberMention(BaseModel):
+    """A quantitative mention found in the source by the number scanner."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    raw: str
+    value: float | None = Field(description="Value with magnitudes multiplied out; null if redacted")
+    unit: str = ""
+    kind: NumberKind
+    span: tuple[int, int] = Field(description="[start, end) in the text as read")
+    approx: str = Field("", description="Approximation word (余, 多, 近, 约, 超, 逾) if any")
