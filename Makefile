@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Reinstall when the project's metadata changes.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,parquet]'
 	touch $(STAMP)
 
 install: $(STAMP)

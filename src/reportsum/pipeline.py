@@ -35,6 +35,7 @@ from reportsum.stages.clean import clean
 from reportsum.stages.ingest import IngestError, RawDocument, iter_inputs, read_file
 from reportsum.stages.merge import merge_items, merge_rejected
 from reportsum.stages.split import DocPart, split
+from reportsum.stages.subject import figure_subject
 from reportsum.stages.textmap import MappedText
 
 DEFAULT_CHUNK_CHARS = 1800
@@ -174,17 +175,26 @@ def ground_result(
             )
             continue
         s, e = check.span
-        numbers = [
-            NumberMention(
+        subjects: dict[int, str] = {}
+        previous: tuple[int, str] | None = None
+        for m in sorted(check.numbers, key=lambda m: m.start):
+            # Years and dates frame a claim; they are not what it counts.
+            subjects[m.start] = (
+                "" if m.kind in ("year", "date") else
+                figure_subject(text.text, m.start, end=m.end, previous=previous)
+            )
+            previous = (m.end, subjects[m.start])
+        numbers = []
+        for m in check.numbers:
+            numbers.append(NumberMention(
                 raw=m.raw,
                 value=m.value,
                 unit=m.unit,
                 kind=m.kind,  # type: ignore[arg-type]
                 span=text.span_to_original(m.start, m.end),
                 approx=m.approx,
-            )
-            for m in check.numbers
-        ]
+                subject=subjects[m.start],
+            ))
         sections[cand.section].append(
             SummaryItem(
                 text=cand.text.strip(),

@@ -17,6 +17,7 @@ from reportsum.cli.common import app, err
 from reportsum.cli import summarise  # noqa: E402, F401
 from reportsum.cli import history  # noqa: E402, F401
 from reportsum.cli import check  # noqa: E402, F401
+from reportsum.cli import export  # noqa: E402, F401
 # isort: on
 
 __all__ = ["app", "main"]

@@ -26,7 +26,9 @@ from reportsum.cli.common import (
     settings_or_exit,
 )
 from reportsum.cli.progress import BatchProgress
+from reportsum.outputs.export import EXPORT_FORMATS, ExportError, export
 from reportsum.outputs.render import FORMATS, render
+from reportsum.outputs.tables import build_tables
 from reportsum.pipeline import ConfigError, FileOutcome, Settings
 from reportsum.runs.outfolder import OutputFolder
 from reportsum.runs.runner import run_batch
@@ -45,8 +47,9 @@ def summarise(
     ] = None,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="json (one object per file), jsonl (one "
-                          "document per line), md (Markdown) or html (a page per file, evidence "
-                          "highlighted in the source).")
+                          "document per line), md (Markdown), html (a page per file, evidence "
+                          "highlighted in the source), or the run's tables: xlsx, csv, parquet "
+                          "(see `reportsum export`; --out names the workbook or folder).")
     ] = "json",
     backend: BackendOpt = None,
     model: ModelOpt = None,
@@ -91,8 +94,14 @@ def summarise(
     model, prompt, mode and chunk size; logged in OUT/.reportsum-done.jsonl) are skipped.
     Progress goes to stderr: a live bar on a terminal, one line per file otherwise.
     """
-    if fmt not in FORMATS:
-        raise fail_usage(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    table_out: Path | None = None
+    if fmt in EXPORT_FORMATS:
+        # A shortcut for `summarise` then `export` of the run: the tables go to --out.
+        if out is None:
+            raise fail_usage(f"--format {fmt} writes tables: give --out (a file for xlsx, a folder for {fmt})")
+        table_out, out = out, None
+    elif fmt not in FORMATS:
+        raise fail_usage(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS + EXPORT_FORMATS)}")
     if workers is not None and workers < 1:
         raise fail_usage("workers must be at least 1")
     settings = settings_or_exit(Settings(
@@ -110,7 +119,7 @@ def summarise(
         err(RULES_HINT)
     try:
         folder = OutputFolder(out, fmt, inputs=inputs, roots=paths, settings=settings,
-                              resume=not no_resume, echo=echo_stdout)
+                              resume=not no_resume, echo=None if table_out else echo_stdout)
     except ConfigError as exc:
         raise fail_usage(str(exc)) from None
     except OSError as exc:
@@ -129,18 +138,25 @@ def summarise(
 
             def done(outcome: FileOutcome) -> None:
                 error = None
-                if outcome.error is None and outcome.summary is not None:
+                if outcome.error is None and outcome.summary is not None and table_out is None:
                     error = folder.write(outcome)
                 progress.file_done(outcome, error)
 
             try:
                 result = run_batch(st, settings, paths=todo, use_cache=not no_cache, on_done=done,
                                    on_chunks=progress.chunks, workers=workers,
-                                   render=lambda summary, text: render(summary, fmt, text))
+                                   render=None if table_out else lambda summary, text: render(summary, fmt, text))
             except ConfigError as exc:
                 raise fail_usage(str(exc)) from None
     if out is not None and fmt == "html":
         error = folder.write_index(result.outcomes)
         if error is not None:
             err(f"reportsum: failed: {error}")
+    if table_out is not None:
+        tables = build_tables(d for o in result.outcomes if o.summary for d in o.summary.documents)
+        try:
+            export(tables, fmt, table_out)
+        except ExportError as exc:
+            folder.failures.append(str(exc))
+            err(f"reportsum: failed: {exc}")
     finish(result, folder.failures, skipped)

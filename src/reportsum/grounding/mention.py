@@ -35,3 +35,6 @@ class NumberMention(BaseModel):
     kind: NumberKind
     span: tuple[int, int] = Field(description="[start, end) in the text as read")
     approx: str = Field("", description="Approximation word (余, 多, 近, 约, 超, 逾) if any")
+    subject: str = Field(
+        default="", description="What the figure is about: the phrase before it in the source (e.g. 高新技术企业)"
+    )

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from reportsum.models import SECTIONS, DocumentSummary, Usage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -91,6 +91,57 @@ MIGRATIONS: dict[int, str] = {
         value_json TEXT NOT NULL,
         created REAL NOT NULL
     );
+    """,
+    2: """
+    CREATE VIEW summary_documents AS
+    SELECT rd.run_id, rd.source, rd.doc_index,
+        json_extract(rd.summary_json, '$.document.title') AS title,
+        json_extract(rd.summary_json, '$.document.issuer') AS issuer,
+        json_extract(rd.summary_json, '$.document.period') AS period,
+        rd.sha256, json_extract(rd.summary_json, '$.document.chars') AS chars,
+        (SELECT group_concat(w.value, char(59) || ' ')
+           FROM json_each(rd.summary_json, '$.document.warnings') w) AS warnings,
+        r.backend, r.model, r.prompt_name AS prompt, rd.items, rd.rejected, r.created
+    FROM run_documents rd JOIN runs r ON r.id = rd.run_id
+    WHERE rd.summary_json IS NOT NULL;
+    CREATE VIEW summary_items AS
+    SELECT rd.run_id, rd.source, rd.doc_index,
+        json_extract(rd.summary_json, '$.document.title') AS title,
+        json_extract(rd.summary_json, '$.document.issuer') AS issuer,
+        json_extract(rd.summary_json, '$.document.period') AS period,
+        sec.name AS section, CAST(i.key AS INTEGER) + 1 AS position,
+        json_extract(i.value, '$.text') AS text, json_extract(i.value, '$.evidence') AS evidence,
+        json_extract(i.value, '$.span[0]') AS span_start, json_extract(i.value, '$.span[1]') AS span_end,
+        (SELECT group_concat(json_extract(n.value, '$.raw'), '、')
+           FROM json_each(i.value, '$.numbers') n) AS numbers,
+        (SELECT group_concat(w.value, char(59) || ' ')
+           FROM json_each(i.value, '$.warnings') w) AS warnings,
+        i.value AS item_json
+    FROM run_documents rd
+    JOIN (SELECT 1 AS k, 'achievements' AS name UNION ALL SELECT 2, 'measures'
+          UNION ALL SELECT 3, 'problems' UNION ALL SELECT 4, 'plans') sec
+    JOIN json_each(rd.summary_json, '$.' || sec.name) i
+    WHERE rd.summary_json IS NOT NULL;
+    CREATE VIEW summary_figures AS
+    SELECT it.run_id, it.source, it.doc_index, it.title, it.issuer, it.period, it.section,
+        it.position AS item_position, json_extract(n.value, '$.subject') AS subject,
+        json_extract(n.value, '$.raw') AS raw, json_extract(n.value, '$.value') AS value,
+        json_extract(n.value, '$.unit') AS unit, json_extract(n.value, '$.kind') AS kind,
+        json_extract(n.value, '$.approx') AS approx,
+        json_extract(n.value, '$.span[0]') AS span_start, json_extract(n.value, '$.span[1]') AS span_end,
+        it.evidence
+    FROM summary_items it JOIN json_each(it.item_json, '$.numbers') n;
+    CREATE VIEW summary_rejected AS
+    SELECT rd.run_id, rd.source, rd.doc_index,
+        json_extract(rd.summary_json, '$.document.title') AS title,
+        json_extract(rd.summary_json, '$.document.issuer') AS issuer,
+        json_extract(rd.summary_json, '$.document.period') AS period,
+        json_extract(j.value, '$.section') AS section, json_extract(j.value, '$.text') AS text,
+        json_extract(j.value, '$.evidence') AS evidence,
+        (SELECT group_concat(x.value, char(59) || ' ')
+           FROM json_each(j.value, '$.reasons') x) AS reasons
+    FROM run_documents rd JOIN json_each(rd.summary_json, '$.rejected') j
+    WHERE rd.summary_json IS NOT NULL
     """,
 }
 
