@@ -178,11 +178,11 @@ def ground_result(
         subjects: dict[int, str] = {}
         previous: tuple[int, str] | None = None
         for m in sorted(check.numbers, key=lambda m: m.start):
-            # Years and dates frame a claim; they are not what it counts.
-            subjects[m.start] = (
-                "" if m.kind in ("year", "date") else
-                figure_subject(text.text, m.start, end=m.end, previous=previous)
-            )
+            # Years and dates frame a claim; they are not what it counts, nor a subject's end.
+            if m.kind in ("year", "date"):
+                subjects[m.start] = ""
+                continue
+            subjects[m.start] = figure_subject(text.text, m.start, end=m.end, previous=previous)
             previous = (m.end, subjects[m.start])
         numbers = []
         for m in check.numbers:

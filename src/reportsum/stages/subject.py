@@ -25,7 +25,7 @@ _LEAD_WORDS = (
     "合计 累计 共 已经 已 均 并 还 又 再 新 首次 成功 全面 有效 进一步 新增 新认定 认定 新建 建成 "
     "建设 引进 培育 完成 实现 获得 获批 获 争取到 争取 申报 组织 开展 举办 召开 推动 推荐 帮助 "
     "指导 落实 兑现 发放 带动 达到 达成 达 签订 签约 洽谈 提出 征集 超过 突破 为 有 拥有 我们 我局 我委 "
-    "我镇 我区 我市 我县 再次 公开"
+    "我镇 我区 我市 我县 再次 公开 至此 累計 實現 獲得 新增 達到 達 為 共計"
 ).split()
 _LEAD = re.compile(
     r"^(?:[一二三四五六七八九十]+是|"
@@ -36,7 +36,7 @@ _LEAD = re.compile(
 _TRAIL = re.compile(
     r"(?:同比|环比|比上年同期|比去年同期|较上年同期|较去年同期|比上年|比去年|较上年|较去年|同期|比\d{4}年|较\d{4}年|分别|共计|总计|合计|累计|共|"
     r"已经|已|达到|达|为|是|有|超过|超|突破|逾|近|约|增长|增加|提高|提升|上升|下降|减少|降低|"
-    r"净增|新增|完成|实现|占比|比重|增幅|增速|到|至|了|就|已达|总数|总量达|的)+$"
+    r"净增|新增|完成|实现|占比|比重|增幅|增速|到|至|了|就|已达|总数|总量达|的|達到|達|為|增長|累計|實現)+$"
 )
 _RELATION = re.compile(r"(增长|增加|提高|提升|上升|下降|减少|降低|增幅|增速|占比|比重|占)")
 _RELATION_END = re.compile(r"(?:增长|增加|提高|提升|上升|下降|减少|降低|增幅|增速|占比|比重)$|(?<=.)占(?!地).*$")
@@ -109,7 +109,8 @@ def figure_subject(
     # A number earlier in the clause (`产值120亿元占35%`): the subject follows it.
     last = None
     for m in _NUMBER.finditer(clause):
-        last = m
+        if not m.group().endswith(("年", "月", "日")):  # a date inside the subject stays
+            last = m
     if last is not None and last.end() < len(clause):
         clause = clause[last.end():]
     subject = _clean(clause)
