@@ -16,6 +16,9 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 GOLD = ROOT / "eval" / "gold"
 SEED_GOLD = sorted((GOLD / "seeds").glob("*.json"))
 EXAMPLE_GOLD = sorted((GOLD / "examples").glob("*.json"))
+STYLES = ROOT / "eval" / "examples" / "styles"
+STYLE_GOLD = sorted((GOLD / "styles").glob("*.json"))
+SECTIONS = ("achievements", "measures", "problems", "plans")
 DEMO = ROOT / "examples" / "科技局2024年工作总结.txt"
 
 
@@ -39,6 +42,31 @@ def test_example_gold_validates_and_resolves(path: Path) -> None:
     for item in doc.items:
         assert doc.document_text[item.span[0] : item.span[1]] == item.evidence
     assert all(doc.section(name) for name in ("achievements", "measures", "problems", "plans"))
+
+
+@pytest.mark.parametrize("path", STYLE_GOLD, ids=lambda p: p.stem)
+def test_style_gold_validates_and_resolves(path: Path) -> None:
+    doc = load_gold(path)
+    assert doc.document_path == (STYLES / f"{path.stem}.txt").resolve()
+    assert 1500 <= len(doc.document_text) <= 4000
+    assert 15 <= len(doc.items) <= 45
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for name in SECTIONS:
+        for k, raw in enumerate(data.get(name, [])):
+            quote = raw["evidence"]
+            assert doc.document_text.count(quote) == 1, f"{name}[{k}] quote is not unique"
+    for item in doc.items:
+        assert doc.document_text[item.span[0] : item.span[1]] == item.evidence
+    assert all(doc.section(name) for name in SECTIONS), "every style report has all four sections"
+
+
+def test_every_style_report_has_gold_and_the_texts_are_the_annotators_own() -> None:
+    assert len(STYLE_GOLD) >= 8
+    assert {p.stem for p in STYLE_GOLD} == {p.stem for p in STYLES.glob("*.txt")}
+    for path in STYLE_GOLD:
+        doc = load_gold(path)
+        copied = [i.text for i in doc.items if len(i.text) >= 14 and i.text in doc.document_text]
+        assert copied == [], f"{path.name}: texts copied verbatim from the report"
 
 
 @pytest.mark.seeds
