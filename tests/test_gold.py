@@ -16,6 +16,8 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 GOLD = ROOT / "eval" / "gold"
 SEED_GOLD = sorted((GOLD / "seeds").glob("*.json"))
 EXAMPLE_GOLD = sorted((GOLD / "examples").glob("*.json"))
+LONG_EXAMPLES = ROOT / "eval" / "examples" / "long"
+LONG_GOLD = sorted((GOLD / "long").glob("*.json"))
 DEMO = ROOT / "examples" / "科技局2024年工作总结.txt"
 
 
@@ -39,6 +41,26 @@ def test_example_gold_validates_and_resolves(path: Path) -> None:
     for item in doc.items:
         assert doc.document_text[item.span[0] : item.span[1]] == item.evidence
     assert all(doc.section(name) for name in ("achievements", "measures", "problems", "plans"))
+
+
+@pytest.mark.parametrize("path", LONG_GOLD, ids=lambda p: p.stem)
+def test_long_gold_validates_and_resolves(path: Path) -> None:
+    doc = load_gold(path)
+    assert doc.document_path.parent == LONG_EXAMPLES
+    assert len(doc.document_text) >= 12000
+    for item in doc.items:
+        assert doc.document_text[item.span[0] : item.span[1]] == item.evidence
+    assert all(doc.section(name) for name in ("achievements", "measures", "problems", "plans"))
+    # A summary, not a transcript: at most 60 items, in the annotator's own words.
+    assert len(doc.items) <= 60
+    copied = [i.text for i in doc.items if len(i.text) >= 12 and i.text in doc.document_text]
+    assert copied == [], f"{path.name}: texts copied verbatim from the report"
+
+
+def test_every_long_example_has_gold() -> None:
+    reports = {p.stem for p in LONG_EXAMPLES.glob("*.txt")}
+    assert len(reports) >= 3
+    assert reports == {p.stem for p in LONG_GOLD}
 
 
 @pytest.mark.seeds
