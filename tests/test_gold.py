@@ -19,6 +19,8 @@ EXAMPLE_GOLD = sorted((GOLD / "examples").glob("*.json"))
 STYLES = ROOT / "eval" / "examples" / "styles"
 STYLE_GOLD = sorted((GOLD / "styles").glob("*.json"))
 SECTIONS = ("achievements", "measures", "problems", "plans")
+LONG_EXAMPLES = ROOT / "eval" / "examples" / "long"
+LONG_GOLD = sorted((GOLD / "long").glob("*.json"))
 DEMO = ROOT / "examples" / "科技局2024年工作总结.txt"
 
 
@@ -67,6 +69,24 @@ def test_every_style_report_has_gold_and_the_texts_are_the_annotators_own() -> N
         doc = load_gold(path)
         copied = [i.text for i in doc.items if len(i.text) >= 14 and i.text in doc.document_text]
         assert copied == [], f"{path.name}: texts copied verbatim from the report"
+@pytest.mark.parametrize("path", LONG_GOLD, ids=lambda p: p.stem)
+def test_long_gold_validates_and_resolves(path: Path) -> None:
+    doc = load_gold(path)
+    assert doc.document_path.parent == LONG_EXAMPLES
+    assert len(doc.document_text) >= 12000
+    for item in doc.items:
+        assert doc.document_text[item.span[0] : item.span[1]] == item.evidence
+    assert all(doc.section(name) for name in ("achievements", "measures", "problems", "plans"))
+    # A summary, not a transcript: at most 60 items, in the annotator's own words.
+    assert len(doc.items) <= 60
+    copied = [i.text for i in doc.items if len(i.text) >= 12 and i.text in doc.document_text]
+    assert copied == [], f"{path.name}: texts copied verbatim from the report"
+
+
+def test_every_long_example_has_gold() -> None:
+    reports = {p.stem for p in LONG_EXAMPLES.glob("*.txt")}
+    assert len(reports) >= 3
+    assert reports == {p.stem for p in LONG_GOLD}
 
 
 @pytest.mark.seeds
