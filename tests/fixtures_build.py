@@ -112,3 +112,83 @@ def write_binary(path: Path) -> Path:
     """Bytes of an image-like file saved with a text extension."""
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
     return path
+
+
+# A longer report for the cross-format test (tests/test_formats.py): paragraphs long enough
+# to wrap on a page and at 37 columns, figures of every shape a wrap can cut (decimals,
+# percentages, amounts with units, counts, years). Written for these tests, not seed text.
+LONG_TITLE = "青溪县农业农村局2023年工作总结"
+
+LONG_PARAGRAPHS: tuple[str, ...] = (
+    LONG_TITLE,
+    "2023年,县农业农村局在县委、县政府的坚强领导下,坚持稳粮保供和农民增收两条主线,"
+    "统筹推进乡村发展、乡村建设和乡村治理,各项工作取得了新的进展,现将有关情况总结如下。",
+    "一、主要成效",
+    "全县粮食播种面积稳定在42.6万亩,总产量达到18.35万吨,同比增长3.2%;"
+    "农村居民人均可支配收入达到21864元,同比增长7.9%,增速高于城镇居民1.4个百分点。",
+    "新培育县级以上农业产业化龙头企业12家,累计达到87家,带动农户3.5万户;"
+    "农产品加工业产值实现46.8亿元,与农业总产值之比提高到2.1∶1。",
+    "二、主要做法",
+    "一是抓牢耕地保护,建成高标准农田5.2万亩,整治撂荒地1860亩;"
+    "二是抓实科技服务,组织农技人员下乡服务320人次,推广水稻机插秧技术11.5万亩。",
+    "三是抓好金融支农,协调发放乡村振兴贷款9.6亿元,政策性农业保险覆盖率达到35.1%,"
+    "为2.7万户农户提供风险保障4.3亿元。",
+    "三、存在的问题",
+    "农业基础设施仍然薄弱,部分灌区渠系老化,抗御自然灾害能力不强;"
+    "新型经营主体规模偏小,带动能力有限,农村人才外流问题比较突出。",
+    "四、2024年工作打算",
+    "力争粮食总产量稳定在18万吨以上,新建高标准农田4万亩,"
+    "农村居民人均可支配收入增长7%以上,新增省级示范家庭农场15家。",
+    "青溪县农业农村局",
+    "2023年12月28日",
+)
+
+LONG_REPORT = "\n".join(LONG_PARAGRAPHS) + "\n"
+
+
+def wrap_lines(text: str, width: int) -> list[str]:
+    """Hard-wrap every line of `text` at `width` characters, as a mail client or editor does."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if not line:
+            out.append("")
+            continue
+        out.extend(line[k : k + width] for k in range(0, len(line), width))
+    return out
+
+
+def write_wrapped_pdf(path: Path, paragraphs: tuple[str, ...] = LONG_PARAGRAPHS, *,
+                      width: int = 30, per_page: int = 12, header: str | None = None) -> Path:
+    """A multi-page PDF whose paragraphs wrap at `width` characters, with a running header
+    and a "第 N 页" footer on every page: the layout a word processor's export has."""
+    pytest.importorskip("reportlab", reason="reportlab (dev extra) builds the PDF fixtures")
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    # wrap by printed width, as a word processor does (digits are narrower than ideographs)
+    limit = pdfmetrics.stringWidth("国" * width, "STSong-Light", 12)
+    lines: list[str] = []
+    for paragraph in paragraphs:
+        line = ""
+        for ch in paragraph:
+            if line and pdfmetrics.stringWidth(line + ch, "STSong-Light", 12) > limit:
+                lines.append(line)
+                line = ""
+            line += ch
+        lines.append(line)
+    pages = [lines[k : k + per_page] for k in range(0, len(lines), per_page)]
+    doc = canvas.Canvas(str(path))
+    for number, page_lines in enumerate(pages, 1):
+        doc.setFont("STSong-Light", 12)
+        if header:
+            doc.drawString(60, 800, header)
+        y = 760
+        for line in page_lines:
+            doc.drawString(60, y, line)
+            y -= 20
+        doc.drawString(280, 40, f"第 {number} 页")
+        doc.showPage()
+    doc.save()
+    return path

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reportsum.stages.reflow import reflow
 from reportsum.stages.textmap import MappedText
 
 Spans = list[tuple[int, int]]
@@ -280,8 +281,12 @@ def _tidy(text: MappedText) -> MappedText:
 
 
 def clean(text: str) -> Cleaned:
-    """Delete scraped-page noise from `text` (the text as read); warn "truncated" if cut off."""
-    current = MappedText.identity(text)
+    """Delete scraped-page noise from `text` (the text as read); warn "truncated" if cut off.
+
+    Layout goes first (`reflow`: page numbers, running headers, soft line breaks), so the
+    rules below see lines as the author wrote them.
+    """
+    current = reflow(MappedText.identity(text))
     warnings: list[str] = []
     for rule in RULES:
         spans = rule.find(current.text)
