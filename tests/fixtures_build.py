@@ -192,3 +192,68 @@ def write_wrapped_pdf(path: Path, paragraphs: tuple[str, ...] = LONG_PARAGRAPHS,
         doc.showPage()
     doc.save()
     return path
+
+
+def soffice() -> str:
+    """LibreOffice's command line (Makefile target `office` installs it), or skip."""
+    import shutil
+
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if found is None:
+        pytest.skip("LibreOffice (make office) writes the .doc fixtures")
+    return found
+
+
+_DOC_CACHE: dict[tuple[str, ...], bytes] = {}
+
+
+def write_doc(path: Path, paragraphs: tuple[str, ...] = PARAGRAPHS, *,
+              table: list[list[str]] | None = None) -> Path:
+    """A Word 97 .doc written by LibreOffice from a .docx of the paragraphs (WPS Office's .wps
+    is this same format: save it under a .wps name for one). Cached per content: LibreOffice
+    takes seconds to start."""
+    import subprocess
+    import tempfile
+
+    key = (*paragraphs, repr(table))
+    if key not in _DOC_CACHE:
+        binary = soffice()
+        with tempfile.TemporaryDirectory() as tmp:
+            src = write_docx(Path(tmp) / "source.docx", paragraphs, table=table)
+            subprocess.run(
+                [binary, "--headless", f"-env:UserInstallation=file://{tmp}/profile",
+                 "--convert-to", "doc", "--outdir", tmp, str(src)],
+                check=True, capture_output=True, timeout=120,
+            )
+            _DOC_CACHE[key] = (Path(tmp) / "source.doc").read_bytes()
+    path.write_bytes(_DOC_CACHE[key])
+    return path
+
+
+def rasterise_pdf(source: Path, path: Path, *, scale: float = 2.0, pages: int | None = None) -> Path:
+    """An image-only PDF of `source`'s pages (what a scanner gives): each page rendered by
+    pdfium, then saved as a PDF of images with no text layer."""
+    pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 renders the pages")
+    document = pdfium.PdfDocument(str(source))
+    count = len(document) if pages is None else min(pages, len(document))
+    images = [document[k].render(scale=scale).to_pil().convert("RGB") for k in range(count)]
+    document.close()
+    images[0].save(str(path), "PDF", resolution=72 * scale, save_all=True, append_images=images[1:])
+    return path
+
+
+def write_image(path: Path, line: str = TITLE) -> Path:
+    """One line of text as an image (PNG, JPEG or TIFF by the suffix): a photographed title."""
+    import tempfile
+
+    pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 renders the text")
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = write_pdf(Path(tmp) / "line.pdf", (line,))
+        document = pdfium.PdfDocument(str(pdf))
+        image = document[0].render(scale=3).to_pil().convert("RGB")
+        document.close()
+    # the text sits at the page's top left: crop to it so OCR has one small image to read
+    image = image.crop((60, 60, 90 + 30 * len(line), 140))
+    fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
+    image.save(str(path), fmt[path.suffix.lower()])
+    return path

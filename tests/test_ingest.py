@@ -12,8 +12,10 @@ from fixtures_build import (
     TITLE,
     write_binary,
     write_corrupt_docx,
+    write_doc,
     write_docx,
     write_html,
+    write_image,
     write_pdf,
     write_text,
 )
@@ -91,9 +93,12 @@ def test_reads_chinese_pdf_text_layer(tmp_path):
         assert paragraph in raw.text
 
 
-def test_pdf_without_text_layer_is_reported_as_scanned(tmp_path):
+def test_pdf_without_text_layer_says_to_install_ocr(tmp_path, monkeypatch):
+    from reportsum.stages.ingest import ocr
+
+    monkeypatch.setattr(ocr, "available", lambda: False)
     path = write_pdf(tmp_path / "scan.pdf", text_layer=False)
-    with pytest.raises(IngestError, match=r"scan\.pdf: no text layer \(scanned PDF\?\)"):
+    with pytest.raises(IngestError, match=r"scan\.pdf: no text layer \(scanned PDF\): .*reportsum\[ocr\]"):
         read_file(path)
 
 
@@ -194,6 +199,10 @@ def test_supported_extensions_are_all_readable(tmp_path):
             write_pdf(path)
         elif suffix in (".html", ".htm"):
             write_html(path)
+        elif suffix in (".doc", ".wps"):
+            write_doc(path)
+        elif suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
+            write_image(path)
         else:
             write_text(path, REPORT, "utf-8")
         assert TITLE in read_file(path).text

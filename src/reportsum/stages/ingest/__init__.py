@@ -1,0 +1,175 @@
+"""Ingest: files as users have them -> one decoded text per file ("the text as read").
+
+Every later stage indexes `RawDocument.text`, so this package decides once what that text
+is, one module per reader: plain text decoded from its bytes (`txt`), the paragraphs and
+table cells of a .docx (`docx`), the text of a Word 97 .doc / WPS .wps (`doc`), the text layer
+of a PDF (`pdf`), images and scanned pages through OCR (`ocr`, optional extra), the main text
+of a saved web page (`html`). The reader is chosen by the file's content where its first
+bytes say what it is (a .doc renamed .docx is still read), else by its extension.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from reportsum.stages.ingest.base import IngestError, RawDocument, Read
+from reportsum.stages.ingest.txt import _SURELY_TEXT, _looks_like_text, decode_text
+
+__all__ = [
+    "SUPPORTED", "IngestError", "RawDocument", "decode_text", "iter_inputs", "read_file",
+    "_SURELY_TEXT", "_looks_like_text",
+]
+
+SUPPORTED = (
+    ".txt", ".text", ".md", ".docx", ".doc", ".wps", ".pdf", ".html", ".htm",
+    ".png", ".jpg", ".jpeg", ".tif", ".tiff",
+)
+
+_KINDS = {
+    ".txt": "text",
+    ".text": "text",
+    ".md": "text",
+    ".docx": "docx",
+    ".doc": "doc",
+    ".wps": "doc",
+    ".pdf": "pdf",
+    ".html": "html",
+    ".htm": "html",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
+}
+
+# First bytes that say what a file is, whatever its name.
+_MAGIC = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),
+    (b"PK\x03\x04", "zip"),
+    (b"%PDF-", "pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image"),
+    (b"\xff\xd8\xff", "image"),
+    (b"II*\x00", "image"),
+    (b"MM\x00*", "image"),
+)
+
+
+def _sniff(data: bytes, kind: str, name: str) -> str:
+    """The reader for these bytes: the content decides among the binary formats."""
+    if kind in ("text", "html"):
+        return kind  # a text file's bytes are checked by decoding them
+    head = data[:1024].lstrip()
+    for magic, found in _MAGIC:
+        if data.startswith(magic) or (found == "pdf" and head.startswith(magic)):
+            if found == "ole":
+                return "doc"  # read_doc says clearly when the OLE file is not Word
+            if found == "zip":
+                if kind in ("docx", "doc"):
+                    return "docx"
+                raise IngestError(f"{name}: a zip archive, not a {kind} file")
+            return found
+    if kind in ("doc", "docx"):
+        # Word can save "Word 2003 XML", HTML or RTF under .doc; say what it is
+        if head.startswith(b"{\\rtf"):
+            raise IngestError(f"{name}: an RTF file named {Path(name).suffix}: save it as .docx")
+        if kind in ("doc", "docx"):
+            lowered = head[:200].lower()
+            if lowered.startswith((b"<html", b"<!doctype html")) or b"<html" in lowered:
+                return "html"
+            raise IngestError(f"{name}: not a Word document (neither .docx nor Word 97 content)")
+    if kind in ("pdf", "image"):
+        raise IngestError(f"{name}: not a {'PDF' if kind == 'pdf' else 'PNG, JPEG or TIFF'} file")
+    return kind
+
+
+def iter_inputs(paths: Sequence[Path]) -> list[Path]:
+    """Expand the paths a user gave into the files to read.
+
+    Files are kept as given (even with an unsupported extension, so that `read_file` can say
+    why it rejects them); folders are walked recursively in sorted order, skipping hidden
+    files and folders and keeping only supported extensions. Duplicates are dropped.
+    """
+    out: list[Path] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+
+    for given in paths:
+        path = Path(given)
+        if not path.exists():
+            raise IngestError(f"{path}: no such file or directory")
+        if path.is_dir():
+            for found in sorted(path.rglob("*")):
+                rel = found.relative_to(path).parts
+                if any(part.startswith(".") for part in rel):
+                    continue
+                if found.is_file() and found.suffix.lower() in SUPPORTED:
+                    add(found)
+        else:
+            add(path)
+    return out
+
+
+def read_file(path: Path) -> RawDocument:
+    """Read one file into a `RawDocument`; raises `IngestError` with a clear reason."""
+    path = Path(path)
+    name = path.name
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        shown = suffix or "(none)"
+        raise IngestError(
+            f"{name}: unsupported file type '{shown}' (supported: {', '.join(SUPPORTED)})"
+        )
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise IngestError(f"{name}: is a folder, not a file") from None
+    except OSError as exc:
+        raise IngestError(f"{name}: cannot read file ({exc.strerror or exc})") from None
+    if not data.strip():
+        raise IngestError(f"{name}: empty file")
+    kind = _sniff(data, _KINDS[suffix], name)
+    read = _read(kind, data, name)
+    if not read.text.strip():
+        raise IngestError(f"{name}: empty file (no text)")
+    return RawDocument(
+        path=path,
+        text=read.text,
+        encoding=read.encoding,
+        kind=kind,
+        sha256=hashlib.sha256(data).hexdigest(),
+        warnings=read.warnings,
+        low_confidence=read.low_confidence,
+    )
+
+
+def _read(kind: str, data: bytes, name: str) -> Read:
+    if kind == "text":
+        text, encoding = decode_text(data, name)
+        return Read(text, encoding)
+    if kind == "docx":
+        from reportsum.stages.ingest.docx import read_docx
+
+        return Read(read_docx(data, name), "docx")
+    if kind == "doc":
+        from reportsum.stages.ingest.doc import read_doc
+
+        return read_doc(data, name)
+    if kind == "pdf":
+        from reportsum.stages.ingest.pdf import read_pdf
+
+        return read_pdf(data, name)
+    if kind == "image":
+        from reportsum.stages.ingest.ocr import read_image
+
+        return read_image(data, name)
+    from reportsum.stages.ingest.html import read_html
+
+    text, encoding = read_html(data, name)
+    return Read(text, encoding)
