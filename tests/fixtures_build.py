@@ -257,3 +257,77 @@ def write_image(path: Path, line: str = TITLE) -> Path:
     fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
     image.save(str(path), fmt[path.suffix.lower()])
     return path
+
+
+# ---------------------------------------------------------------- saved government pages
+#
+# The layouts government sites publish reports in, built around LONG_PARAGRAPHS: every
+# page also holds a nav trail, a 相关文章 / 热点 sidebar whose headlines look like report
+# titles and sentences (other years, other periods), an attachment line and a copyright
+# footer. `GOV_NOISE` lists strings of that furniture: none may reach the report text.
+
+GOV_NOISE: tuple[str, ...] = (
+    "当前位置", "相关文章", "青溪县2021年农业农村工作总结", "关于做好2024年春耕生产工作的通知",
+    "附件", "Copyright", "ICP备", "发布时间", "字号", "热点新闻", "全县2022年完成造林面积1.2万亩",
+)
+
+_SIDEBAR_ITEMS = (
+    "青溪县2021年农业农村工作总结",
+    "关于做好2024年春耕生产工作的通知",
+    "全县2022年完成造林面积1.2万亩,森林覆盖率提高到63.5%。",
+    "县政府召开2025年第一季度经济形势分析会",
+)
+
+
+def _paragraphs_html(paragraphs: tuple[str, ...], indent: bool = True) -> str:
+    style = ' style="text-indent:2em"' if indent else ""
+    return "".join(f"<p{style}>{p}</p>" for p in paragraphs)
+
+
+def _sidebar(tag: str = "div", cls: str = "main-right") -> str:
+    items = "".join(f"<li><a href='/art/{k}.html'>{t}</a></li>" for k, t in enumerate(_SIDEBAR_ITEMS))
+    return f"<{tag} class='{cls}'><h3>相关文章</h3><ul>{items}</ul><h3>热点新闻</h3></{tag}>"
+
+
+_NAV_TRAIL = "<div class='position'>当前位置:<a href='/'>首页</a> &gt; <a href='/zwgk'>政务公开</a> &gt; <a href='/gzzj'>工作总结</a></div>"
+_INFO = "<div class='info'>发布时间:2024-01-05 09:30 来源:青溪县农业农村局 字号:[大 中 小] 【打印】</div>"
+_ATTACH = "<p>附件:<a href='/att/1.doc'>1.青溪县2023年农业农村主要指标完成情况表.doc</a></p>"
+_FOOTER = "<div class='footer'>Copyright 2025 青溪县人民政府 版权所有 主办:青溪县人民政府办公室 ICP备12345678号</div>"
+_HEAD = "<!DOCTYPE html><html><head><meta charset='utf-8'><title>{t}_青溪县人民政府</title></head><body>"
+
+
+def gov_pages(paragraphs: tuple[str, ...] = LONG_PARAGRAPHS) -> dict[str, str]:
+    """Saved pages in five common government-site layouts, by name."""
+    title, body = paragraphs[0], paragraphs[1:]
+    head = _HEAD.format(t=title)
+    menu = "<div class='nav'><a href='/'>首页</a><a href='/zwgk'>政务公开</a><a href='/bsfw'>办事服务</a></div>"
+    return {
+        # a wrapper whose class contains "main" holds everything; the article is in #zoom
+        "wrapper-main-zoom": head + menu + "<div class='main'>" + _NAV_TRAIL
+        + "<div class='main-left'>"
+        + f"<h1 class='title'>{title}</h1>" + _INFO
+        + f"<div id='zoom'>{_paragraphs_html(body)}</div>" + _ATTACH + "</div>"
+        + _sidebar() + "</div>" + _FOOTER + "</body></html>",
+        # TRS CMS: the title above the article, the text in .TRS_Editor, a side column
+        "trs-editor": head + menu + _NAV_TRAIL
+        + "<div class='content'><div class='article'>"
+        + f"<div class='article-title'>{title}</div>" + _INFO
+        + f"<div class='article-con'><div class='TRS_Editor'>{_paragraphs_html(body)}</div></div>"
+        + _ATTACH + "</div>" + _sidebar("div", "side") + "</div>" + _FOOTER + "</body></html>",
+        # an old table layout: the article in a cell, the sidebar in the next cell
+        "table-layout": head + "<table width='1000'><tr><td colspan='2'>" + menu + _NAV_TRAIL
+        + "</td></tr><tr><td class='main-td' width='700'>"
+        + f"<table><tr><td align='center'><b>{title}</b></td></tr><tr><td>{_INFO}</td></tr>"
+        + f"<tr><td class='zoom'>{'<br>'.join(body)}</td></tr></table>" + _ATTACH
+        + "</td><td width='300'>" + _sidebar("div", "list") + "</td></tr></table>" + _FOOTER
+        + "</body></html>",
+        # HTML5: <main> around an <article> and an <aside>
+        "html5-article": head + "<header>" + menu + "</header><main>" + _NAV_TRAIL
+        + f"<article><h1>{title}</h1>" + _INFO + _paragraphs_html(body) + _ATTACH + "</article>"
+        + _sidebar("aside", "related") + "</main><footer>" + _FOOTER + "</footer></body></html>",
+        # the sidebar comes first in the markup (floated left), the article after it
+        "sidebar-first": head + menu + _NAV_TRAIL + "<div class='wrap'>" + _sidebar("div", "left-list")
+        + f"<div class='detail'><h2>{title}</h2>" + _INFO
+        + f"<div class='detail-text'>{_paragraphs_html(body, indent=False)}</div>" + _ATTACH
+        + "</div></div>" + _FOOTER + "</body></html>",
+    }

@@ -274,7 +274,29 @@ async def summarise_raw(
             for p in parts
         )
     )
+    for doc in docs:
+        _reader_flags(doc, raw)
     return FileSummary(source=src, documents=list(docs))
+
+
+OCR_LOW_CONFIDENCE = "ocr-low-confidence"
+
+
+def _reader_flags(doc: DocumentSummary, raw: RawDocument) -> None:
+    """The reader's file warnings (`ocr`) on each report; items quoting a line the OCR
+    scored low get `ocr-low-confidence`, so a reader knows which figures to check by eye."""
+    if raw.warnings:
+        doc.document.warnings = list(dict.fromkeys([*raw.warnings, *doc.document.warnings]))
+    if not raw.low_confidence:
+        return
+    for section in (doc.achievements, doc.measures, doc.problems, doc.plans):
+        for item in section:
+            if item.span is None:
+                continue
+            s, e = item.span
+            if any(ls < e and s < le for ls, le in raw.low_confidence):
+                if OCR_LOW_CONFIDENCE not in item.warnings:
+                    item.warnings.append(OCR_LOW_CONFIDENCE)
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

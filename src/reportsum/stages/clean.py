@@ -209,6 +209,21 @@ RULES: tuple[Rule, ...] = (
             r"|相關文檔|相關文章|熱門文章|查看更多|查看全部|展开全文|更多>+|返回顶部|返回首页"
         ),
     ),
+    # saved government pages: the nav trail, attachment links and the site's copyright line
+    pattern_rule(
+        "breadcrumb",
+        _line(r"(?:当前位置|您的位置|你的位置|您现在的位置|所在位置|当前位置是)[:：][^\n。]{0,120}"
+              r"|[^\n。,，]{1,12}(?:[ \t]*[>»＞›][ \t]*[^\n。,，>»＞›]{1,20}){2,6}"),
+    ),
+    pattern_rule(
+        "attachment",
+        _line(r"附件\s*\d*\s*[:：]?[^\n。]{0,100}\.(?:docx?|wps|pdf|xlsx?|et|zip|rar|ofd)"),
+        requires=("附件",),
+    ),
+    pattern_rule(
+        "copyright",
+        _line(r"(?:Copyright|COPYRIGHT|版权所有|©|\(c\))[^\n。]{0,160}"),
+    ),
     pattern_rule("prev-next", _line(r"(?:上一篇|下一篇|上一页|下一页|上一篇文章|下一篇文章)[:：][^\n]{0,60}")),
     pattern_rule(
         "author-block",
