@@ -65,9 +65,9 @@ def read_html(data: bytes, name: str) -> tuple[str, str]:
         if tag.find_parent(["article", "main"]) is None:
             tag.decompose()
     for tag in soup.find_all(True):
-        if tag.decomposed if hasattr(tag, "decomposed") else False:
+        if getattr(tag, "decomposed", False):
             continue
-        names = " ".join([tag.get("id") or "", *(tag.get("class") or [])])
+        names = _names(tag)
         if names.strip() and _FURNITURE_HINT.search(names) and not _CONTENT_HINT.search(names):
             tag.decompose()
     root = soup.body or soup
@@ -79,6 +79,11 @@ def read_html(data: bytes, name: str) -> tuple[str, str]:
     if heading and heading not in text[: len(heading) + 200]:
         text = heading + "\n" + text
     return text, encoding
+
+
+def _names(el) -> str:  # type: ignore[no-untyped-def]
+    """An element's id and classes, space-separated."""
+    return " ".join([str(el.get("id") or ""), *(el.get("class") or [])])
 
 
 def _text_len(el) -> int:  # type: ignore[no-untyped-def]
@@ -99,7 +104,7 @@ def _main_element(root):  # type: ignore[no-untyped-def]
     candidates += [
         el
         for el in root.find_all(["div", "section", "td"])
-        if _CONTENT_HINT.search(" ".join([el.get("id") or "", *(el.get("class") or [])]))
+        if _CONTENT_HINT.search(_names(el))
     ]
     best = None
     best_depth = -1
@@ -124,7 +129,7 @@ def _legacy_main(root, total: int):  # type: ignore[no-untyped-def]
     candidates += [
         el
         for el in root.find_all(["div", "section", "td"])
-        if _CONTENT_HINT.search(" ".join([el.get("id") or "", *(el.get("class") or [])]))
+        if _CONTENT_HINT.search(_names(el))
     ]
     best = None
     best_len = 0
@@ -154,7 +159,7 @@ def _own_heading(main) -> str | None:  # type: ignore[no-untyped-def]
     def title_of(el) -> str | None:  # type: ignore[no-untyped-def]
         if el.find_parent("a") is not None or el.find("a") is not None:
             return None
-        names = " ".join([el.get("id") or "", *(el.get("class") or [])])
+        names = _names(el)
         # bold text standing alone in its cell or paragraph is an old page's heading
         alone = el.name in ("b", "strong") and el.parent is not None and (
             " ".join(el.parent.get_text().split()) == " ".join(el.get_text().split())

@@ -9,10 +9,65 @@ numbers, and join a sentence that runs over a page break.
 
 from __future__ import annotations
 
+import re
+
 from reportsum.stages.ingest.base import IngestError, Read, normalise_newlines
+
+_CJK = "\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+# pdfium writes a space wherever two runs of glyphs leave a gap: between a CJK font's run and
+# a Latin font's ("在 42.6 万亩") and inside justified CJK lines. Chinese puts no spaces
+# there, so one such space between CJK and a digit, letter or CJK goes.
+_LAYOUT_SPACE = re.compile(
+    rf"(?<=[{_CJK}]) (?=[{_CJK}0-9A-Za-z])|(?<=[0-9A-Za-z%]) (?=[{_CJK}])"
+)
 
 # A page with fewer non-space characters than this in its text layer is an image of text.
 _MIN_PAGE_CHARS = 8
+
+
+def _in_line_order(textpage) -> str:  # type: ignore[no-untyped-def]
+    """The page's text in content order, each line's glyphs in left-to-right order.
+
+    Word processors sometimes write a line's glyphs out of order (LibreOffice writes a
+    fallback font's "∶" after the digits that follow it: "2.1∶1" reads "2.1 1∶" in pdfium,
+    pypdf and pdfminer alike). Lines keep pdfium's order (columns stay whole); a line whose
+    glyphs go backwards is rebuilt from their boxes.
+    """
+    text = textpage.get_text_range()
+    n = textpage.count_chars()
+    if len(text) != n:  # characters outside the BMP: no index alignment, keep pdfium's text
+        return str(text)
+    out: list[str] = []
+    start = 0
+    for line in text.split("\n"):
+        end = start + len(line)
+        out.append(_ordered_line(textpage, line, start))
+        start = end + 1
+    return "\n".join(out)
+
+
+def _ordered_line(textpage, line: str, offset: int) -> str:  # type: ignore[no-untyped-def]
+    glyphs = []
+    for k, ch in enumerate(line):
+        if ch.isspace():
+            continue
+        left, bottom, right, top = textpage.get_charbox(offset + k)
+        glyphs.append((left, right, top - bottom, ch))
+    if all(b[0] >= a[0] - 0.5 for a, b in zip(glyphs, glyphs[1:], strict=False)):
+        return line
+    glyphs.sort(key=lambda g: g[0])
+    height = max(g[2] for g in glyphs)
+    rebuilt = ""
+    prev_right = None
+    for left, right, _, ch in glyphs:
+        # a word space only between Latin letters: digits and their points never part
+        if rebuilt and prev_right is not None and left - prev_right > 0.2 * height and (
+            rebuilt[-1].isascii() and rebuilt[-1].isalpha() and ch.isascii() and ch.isalpha()
+        ):
+            rebuilt += " "
+        rebuilt += ch
+        prev_right = right
+    return rebuilt + ("\r" if line.endswith("\r") else "")
 
 
 def read_pdf(data: bytes, name: str) -> Read:
@@ -31,11 +86,12 @@ def read_pdf(data: bytes, name: str) -> Read:
         for k in range(len(document)):
             page = document[k]
             textpage = page.get_textpage()
-            text = textpage.get_text_range()
+            text = _in_line_order(textpage)
             textpage.close()
             page.close()
             # pdfium marks a hyphen it inserted at a line end with \x02 / \ufffe
             text = normalise_newlines(text).replace("\x02", "").replace("\ufffe", "")
+            text = _LAYOUT_SPACE.sub("", text)
             pages.append(text.strip("\n"))
             if len("".join(text.split())) < _MIN_PAGE_CHARS:
                 scanned.append(k)
