@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench schemas clean install browser
+.PHONY: demo test lint bench schemas clean install browser office
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Reinstall when the project's metadata changes.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[dev,parquet]'
+	$(BIN)/python -m pip install -q -e '.[dev,parquet,ocr]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,10 +27,21 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei; \
 	fi
 
+# LibreOffice writes the .doc/.wps fixtures and the word-processor PDF of tests/test_formats.py
+# (the reader itself needs none of it); the CJK font lets it export Chinese. ~85 MB of
+# packages, about a minute. Installed once.
+SOFFICE := /usr/bin/soffice
+office:
+	@if [ ! -x $(SOFFICE) ] || [ ! -f $(CJK_FONT) ]; then \
+		apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			libreoffice-writer-nogui fonts-wqy-microhei; \
+	fi
+
 demo: $(STAMP)
 	REPORTSUM_HOME=$(CURDIR)/.venv/reportsum-home $(BIN)/reportsum summarise examples/ --format md
 
-test: $(STAMP) browser
+test: $(STAMP) browser office
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

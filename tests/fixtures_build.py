@@ -331,3 +331,13 @@ def gov_pages(paragraphs: tuple[str, ...] = LONG_PARAGRAPHS) -> dict[str, str]:
         + f"<div class='detail-text'>{_paragraphs_html(body, indent=False)}</div>" + _ATTACH
         + "</div></div>" + _FOOTER + "</body></html>",
     }
+
+
+def write_ole_without_word(path: Path) -> Path:
+    """An OLE compound file holding no WordDocument stream (as an .xls or a Works file is):
+    a Word 97 file whose directory entry for that stream is renamed."""
+    data = write_doc(path).read_bytes()
+    name = "WordDocument".encode("utf-16-le")
+    assert data.count(name) == 1
+    path.write_bytes(data.replace(name, "XordDocument".encode("utf-16-le")))
+    return path

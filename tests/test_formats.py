@@ -142,3 +142,38 @@ def test_scanned_pdf_through_ocr_keeps_the_figures(baseline, tmp_path):
     print(f"\nOCR: {intact}/{len(expected)} figures intact ({share:.0%}); items {_counts(summary)} "
           f"vs {_counts(baseline)}")
     assert share >= 0.9
+
+
+def test_items_quoting_a_low_scored_ocr_line_are_flagged():
+    # What the OCR reader hands on (tests of the recogniser itself are above): the text with
+    # the spans of the lines it scored low. The items quoting them carry the flag, the others not.
+    import hashlib
+
+    from reportsum.pipeline import (
+        OCR_LOW_CONFIDENCE,
+        Settings,
+        make_backend,
+        resolve_backend,
+        run_sync,
+        summarise_raw,
+    )
+    from reportsum.stages.ingest import RawDocument
+
+    line = next(p for p in LONG_PARAGRAPHS if "35.1%" in p)
+    start = LONG_REPORT.index(line)
+    raw = RawDocument(
+        path=Path("scan.png"), text=LONG_REPORT, encoding="ocr", kind="image",
+        sha256=hashlib.sha256(LONG_REPORT.encode()).hexdigest(),
+        warnings=("ocr",), low_confidence=((start, start + len(line)),),
+    )
+    backend = make_backend(resolve_backend(Settings(backend="rules")))
+    (doc,) = run_sync(summarise_raw(raw, backend)).documents
+    assert "ocr" in doc.document.warnings
+    items = [item for s in SECTIONS for item in getattr(doc, s)]
+    flagged = [item for item in items if OCR_LOW_CONFIDENCE in item.warnings]
+    assert flagged and all("35.1%" in item.evidence or item.evidence in line for item in flagged)
+    assert all(
+        OCR_LOW_CONFIDENCE not in item.warnings
+        for item in items
+        if item.span is not None and (item.span[1] <= start or item.span[0] >= start + len(line))
+    )

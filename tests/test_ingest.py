@@ -7,9 +7,13 @@ import hashlib
 import pytest
 from fixtures_build import (
     GB18030_ONLY,
+    GOV_NOISE,
+    LONG_PARAGRAPHS,
+    LONG_TITLE,
     PARAGRAPHS,
     REPORT,
     TITLE,
+    gov_pages,
     write_binary,
     write_corrupt_docx,
     write_doc,
@@ -238,3 +242,109 @@ def test_text_with_many_control_characters_is_not_text(tmp_path):
     assert _looks_like_text(prose)
     assert not _looks_like_text(prose + "\x01\x02\x03\ue000\U0010fffd" * 40)
     assert not _looks_like_text("\x00" * 100)
+
+
+# ---------------------------------------------------------------- .doc / .wps
+
+
+def test_doc_reads_the_exact_text_with_table_cells_as_lines(tmp_path):
+    table = [["指标", "完成值"], ["高新技术企业", "128家"], ["研发投入", "6.35亿元"]]
+    raw = read_file(write_doc(tmp_path / "r.doc", PARAGRAPHS, table=table))
+    assert raw.kind == "doc"
+    lines = raw.text.split("\n")
+    for paragraph in PARAGRAPHS:
+        assert paragraph in lines
+    for row in table:
+        for cell in row:
+            assert cell in lines
+    # cells come where the table stands: after the fourth paragraph
+    assert lines.index("指标") > lines.index(PARAGRAPHS[3])
+    assert lines.index("128家") < lines.index(PARAGRAPHS[4])
+
+
+def test_wps_is_read_as_word_97(tmp_path):
+    raw = read_file(write_doc(tmp_path / "r.wps"))
+    assert raw.text == "\n".join(PARAGRAPHS)
+
+
+def test_doc_renamed_docx_and_docx_renamed_doc_are_read_by_content(tmp_path):
+    doc = write_doc(tmp_path / "a.doc")
+    renamed = tmp_path / "a.docx"
+    renamed.write_bytes(doc.read_bytes())
+    assert read_file(renamed).text == "\n".join(PARAGRAPHS)
+    docx_file = write_docx(tmp_path / "b.docx")
+    as_doc = tmp_path / "b.doc"
+    as_doc.write_bytes(docx_file.read_bytes())
+    assert TITLE in read_file(as_doc).text
+
+
+def test_word_files_that_are_not_word_say_what_they_are(tmp_path):
+    import olefile  # noqa: F401  (a runtime dependency)
+
+    rtf = tmp_path / "r.doc"
+    rtf.write_bytes(b"{\\rtf1\\ansi " + "东湖区".encode("gbk") + b"}")
+    with pytest.raises(IngestError, match=r"r\.doc: an RTF file"):
+        read_file(rtf)
+    junk = tmp_path / "j.docx"
+    junk.write_bytes(b"this is not a word file at all")
+    with pytest.raises(IngestError, match=r"j\.docx: not a Word document"):
+        read_file(junk)
+    # an OLE file without a WordDocument stream (an Excel .xls saved as .doc)
+    from fixtures_build import write_ole_without_word
+
+    xls = write_ole_without_word(tmp_path / "x.doc")
+    with pytest.raises(IngestError, match=r"x\.doc: .*not a Word 97 / WPS document"):
+        read_file(xls)
+    truncated = tmp_path / "t.doc"
+    truncated.write_bytes(write_doc(tmp_path / "full.doc").read_bytes()[:700])
+    with pytest.raises(IngestError, match=r"t\.doc: "):
+        read_file(truncated)
+
+
+# ---------------------------------------------------------------- saved government pages
+
+
+@pytest.mark.parametrize("layout", sorted(gov_pages()))
+def test_government_page_layouts_give_the_report_and_nothing_else(tmp_path, layout):
+    from reportsum.stages.clean import clean
+    from reportsum.stages.split import split
+
+    path = tmp_path / f"{layout}.html"
+    path.write_text(gov_pages()[layout], encoding="utf-8")
+    cleaned = clean(read_file(path).text)
+    for paragraph in LONG_PARAGRAPHS:
+        assert paragraph in cleaned.text.text.split("\n")
+    for noise in GOV_NOISE:
+        assert noise not in cleaned.text.text, noise
+    (part,) = split(cleaned.text)
+    assert part.title == LONG_TITLE
+    assert part.period == "2023年"
+    assert "truncated" not in (*part.warnings, *cleaned.warnings)
+
+
+def test_pdf_read_in_reading_order_when_drawn_bottom_up(tmp_path):
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path = tmp_path / "bottom-up.pdf"
+    page = canvas.Canvas(str(path))
+    page.setFont("STSong-Light", 12)
+    for k, line in reversed(list(enumerate(PARAGRAPHS))):
+        page.drawString(40, 800 - 18 * k, line)
+    page.save()
+    assert read_file(path).text.split("\n") == list(PARAGRAPHS)
+
+
+def test_pdf_pages_are_marked_and_page_footers_removed_by_clean(tmp_path):
+    from fixtures_build import write_wrapped_pdf
+
+    from reportsum.stages.clean import clean
+
+    raw = read_file(write_wrapped_pdf(tmp_path / "p.pdf", header="青溪县农业农村局文件"))
+    assert raw.text.count("\f\n") >= 1
+    text = clean(raw.text).text.text
+    assert "第 1 页" not in text and "青溪县农业农村局文件" not in text
+    for paragraph in LONG_PARAGRAPHS:
+        assert paragraph in text.split("\n")

@@ -27,8 +27,9 @@ from reportsum.stages.textmap import MappedText
 
 Spans = list[tuple[int, int]]
 
-# Ends of a sentence (a break after one is a paragraph break, full line or not).
-_SENTENCE_END = "。！？!?；;：:…"
+# Ends of a sentence: a break after one may end a paragraph, so it stays (a sentence cut
+# there loses nothing). Clause ends (；：，) on a full line continue the paragraph.
+_SENTENCE_END = "。！？!?…"
 _CLOSERS = "”’」』）)》】\"'"
 
 _CN = "一二三四五六七八九十"

@@ -1,8 +1,9 @@
 """PDF: the text layer of every page by pdfium; pages without one go to OCR when installed.
 
-pypdfium2 was chosen by measurement against pypdf and pdfminer.six (README, "Input
-formats"): the same CJK text on word-processor and reportlab PDFs, about 5x faster than
-pypdf and 10x faster than pdfminer.six; like pypdf it reads in content-stream order.
+pypdfium2 was chosen by measurement against pypdf and pdfminer.six (bench/pdf_libraries.py,
+README "Input formats"): the same CJK text on word-processor and reportlab PDFs, 5-15x
+faster than pypdf and 15-50x faster than pdfminer.six. Like pypdf it reads in content-stream
+order; the glyph boxes it gives fix the two orders that go wrong (`_in_line_order`).
 Pages end with "\\f" ("\\f\\n" between pages) so `reflow` can find page headers, footers and
 numbers, and join a sentence that runs over a page break.
 """
@@ -26,24 +27,36 @@ _MIN_PAGE_CHARS = 8
 
 
 def _in_line_order(textpage) -> str:  # type: ignore[no-untyped-def]
-    """The page's text in content order, each line's glyphs in left-to-right order.
+    """The page's text in reading order: lines top-down, each line's glyphs left to right.
 
-    Word processors sometimes write a line's glyphs out of order (LibreOffice writes a
-    fallback font's "∶" after the digits that follow it: "2.1∶1" reads "2.1 1∶" in pdfium,
-    pypdf and pdfminer alike). Lines keep pdfium's order (columns stay whole); a line whose
-    glyphs go backwards is rebuilt from their boxes.
+    Lines keep pdfium's (content-stream) order, so a second column stays whole after the
+    first, unless most lines sit above the one before (a page drawn bottom-up): then they are
+    sorted top-down. A line whose glyphs go backwards is rebuilt from their boxes: word
+    processors write some glyphs out of order (LibreOffice writes a fallback font's "∶"
+    after the digit that follows it: "2.1∶1" reads "2.1 1∶" in pdfium, pypdf and pdfminer).
     """
     text = textpage.get_text_range()
     n = textpage.count_chars()
     if len(text) != n:  # characters outside the BMP: no index alignment, keep pdfium's text
         return str(text)
-    out: list[str] = []
+    lines: list[tuple[float, str]] = []
     start = 0
     for line in text.split("\n"):
         end = start + len(line)
-        out.append(_ordered_line(textpage, line, start))
+        top = next(
+            (textpage.get_charbox(start + k)[3] for k, ch in enumerate(line) if not ch.isspace()),
+            None,
+        )
+        lines.append((top if top is not None else float("nan"), _ordered_line(textpage, line, start)))
         start = end + 1
-    return "\n".join(out)
+    # a page drawn bottom-up (most lines above the one before): read it top-down. A second
+    # column goes up once and stays in content order.
+    tops = [t for t, _ in lines if t == t]
+    upward = sum(1 for a, b in zip(tops, tops[1:], strict=False) if b > a + 1)
+    if len(tops) >= 3 and upward > (len(tops) - 1) / 2:
+        placed = sorted((t for t in lines if t[0] == t[0]), key=lambda t: -t[0])
+        lines = placed + [t for t in lines if t[0] != t[0]]
+    return "\n".join(line.rstrip("\r") for _, line in lines)
 
 
 def _ordered_line(textpage, line: str, offset: int) -> str:  # type: ignore[no-untyped-def]
