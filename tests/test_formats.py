@@ -130,6 +130,8 @@ def test_scanned_pdf_through_ocr_keeps_the_figures(baseline, tmp_path):
     summary = summarise_file(_build("pdf-scanned", tmp_path))
     (doc,) = summary.documents
     assert "ocr" in doc.document.warnings
+    assert doc.document.title == LONG_TITLE
+    assert doc.document.period == "2023年"
     expected = [f for s in SECTIONS for f in _figures(baseline)[s]]
     got = [f for s in SECTIONS for f in _figures(summary)[s]]
     remaining = list(got)
