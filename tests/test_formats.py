@@ -169,7 +169,8 @@ def test_items_quoting_a_low_scored_ocr_line_are_flagged():
         warnings=("ocr",), low_confidence=((start, start + len(line)),),
     )
     backend = make_backend(resolve_backend(Settings(backend="rules")))
-    (doc,) = run_sync(summarise_raw(raw, backend)).documents
+    summary = run_sync(summarise_raw(raw, backend))
+    (doc,) = summary.documents
     assert "ocr" in doc.document.warnings
     items = [item for s in SECTIONS for item in getattr(doc, s)]
     flagged = [item for item in items if OCR_LOW_CONFIDENCE in item.warnings]
@@ -179,3 +180,8 @@ def test_items_quoting_a_low_scored_ocr_line_are_flagged():
         for item in items
         if item.span is not None and (item.span[1] <= start or item.span[0] >= start + len(line))
     )
+    # the Markdown and HTML outputs show the flag beside the item
+    from reportsum.outputs.render import render
+
+    assert OCR_LOW_CONFIDENCE in render(summary, "md")
+    assert OCR_LOW_CONFIDENCE in render(summary, "html", LONG_REPORT)

@@ -56,7 +56,8 @@ def render_document_md(doc: DocumentSummary) -> str:
         if not items:
             lines.append("_(none found)_")
         for item in items:
-            lines.append(f"- {_md_escape(item.text)}")
+            flags = f" _(⚠ {', '.join(_md_escape(w) for w in item.warnings)})_" if item.warnings else ""
+            lines.append(f"- {_md_escape(item.text)}{flags}")
             if item.evidence and item.evidence != item.text:
                 lines.append(f"  > {_md_escape(item.evidence)}")
         lines.append("")
