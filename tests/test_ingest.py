@@ -348,3 +348,19 @@ def test_pdf_pages_are_marked_and_page_footers_removed_by_clean(tmp_path):
     assert "第 1 页" not in text and "青溪县农业农村局文件" not in text
     for paragraph in LONG_PARAGRAPHS:
         assert paragraph in text.split("\n")
+
+
+def test_password_protected_pdf_says_so_and_owner_only_protection_reads(tmp_path):
+    import pypdf
+
+    source = write_pdf(tmp_path / "src.pdf")
+    locked = pypdf.PdfWriter(clone_from=str(source))
+    locked.encrypt("secret")
+    locked.write(str(tmp_path / "locked.pdf"))
+    with pytest.raises(IngestError, match=r"locked\.pdf: password-protected PDF"):
+        read_file(tmp_path / "locked.pdf")
+    # restrictions without an open password (printing/copying forbidden) do not stop reading
+    restricted = pypdf.PdfWriter(clone_from=str(source))
+    restricted.encrypt(user_password="", owner_password="owner")
+    restricted.write(str(tmp_path / "restricted.pdf"))
+    assert TITLE in read_file(tmp_path / "restricted.pdf").text
