@@ -143,3 +143,9 @@ def test_reflow_only_deletes(width, page_break):
     out = reflow(MappedText.identity(text))
     _exact(out, text)
     assert len(soft_breaks(text)) <= text.count("\n")
+
+
+def test_table_rows_laid_out_with_spaces_are_not_joined():
+    rows = [f"第{k}项指标名称较长的一行  {2000 + k}年  {k * 37}" for k in range(10, 20)]
+    text = "\n".join(rows)
+    assert reflow(MappedText.identity(text)).text == text

@@ -51,6 +51,7 @@ _PAGE_NUMBER = re.compile(
     r"|\d{1,4}\s*/\s*\d{1,4}"
     r")[ \t\u3000]*$"
 )
+_TABULAR = re.compile(r"\t|[ \u3000]{2,}\S")
 _BARE_NUMBER = re.compile(r"^[ \t\u3000]*\d{1,4}[ \t\u3000]*$")
 # Characters that may follow a number and belong to it (units, percent, magnitudes).
 _UNIT_START = re.compile(
@@ -201,7 +202,9 @@ def soft_breaks(text: str) -> Spans:
         if not prev.strip() or not nxt:
             continue
         full = (_width(prev.strip()) if wide else len(prev.strip())) >= width - tolerance
-        if not full:
+        # a row of a table laid out with tabs or runs of spaces is not a wrapped line: its
+        # cells must not be glued to the next row's ("21" + "2022年")
+        if not full or _TABULAR.search(prev.strip()) or _TABULAR.search(nxt):
             continue
         if _junction_is_number(prev, nxt):
             join = True
