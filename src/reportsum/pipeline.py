@@ -335,7 +335,7 @@ def summarise_text(
 def summarise_file(
     path: str | Path, *, settings: Settings | None = None, backend: Backend | None = None
 ) -> FileSummary:
-    """Summarise every report in one file (txt, docx, pdf, html). Raises IngestError."""
+    """Summarise every report in one file (see `stages.ingest.SUPPORTED`). Raises IngestError."""
     settings = resolve_backend(settings or Settings(backend="rules"))
     backend = backend or make_backend(settings)
     raw = read_file(Path(path))

@@ -32,7 +32,7 @@ from reportsum.stages.ingest import IngestError
 
 @app.command()
 def verify(
-    source: Annotated[Path, typer.Argument(help="The source report (txt, docx, pdf, html).")],
+    source: Annotated[Path, typer.Argument(help="The source report (txt, docx, doc, wps, pdf, html, or an image with the ocr extra).")],
     summary: Annotated[
         Path, typer.Argument(help="A summary: reportsum JSON, any JSON with the four lists, or text/Markdown.")
     ],
