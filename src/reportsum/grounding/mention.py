@@ -18,6 +18,7 @@ NumberKind = Literal[
     "range",
     "fraction",
     "ordinal",
+    "rank",
     "year",
     "date",
     "redacted",

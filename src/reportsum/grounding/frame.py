@@ -1,0 +1,261 @@
+"""The claim frame of a figure: what a sentence says about a number besides its value.
+
+`frames(text, mentions, lo, hi)` reads, for every mention inside `text[lo:hi]` (one sentence),
+the words of its clause before it:
+
+* direction: 增长/增加/提高/上升/新增 (up) or 下降/减少/降低/下滑/回落 (down);
+* relation: a change (增长, 增速, 提高, 下降), a share (占比, 比重, 占), a multiple stated as a
+  level (是/为/相当于 N倍), or a level reached (提高到, 增至, 降至);
+* basis: 同比 / 比上年 (year on year) or 环比 / 比上月 (on the previous period);
+* inside a 分别 list (A、B分别为12家、8家), the name the figure belongs to.
+
+The nearest word of each kind before the figure wins, within its clause (back to a comma, 、,
+or the previous figure; years and dates don't end a clause: 是2020年的2.1倍). A figure right
+after another with only 、/和/及/与 between them shares its frame (分别增长12%、8%).
+The same function reads the text of an item and the sentence of the source around its
+evidence, so both sides follow one set of rules. Grounding compares frames only where both
+sides state the same attribute: a text that says nothing about direction passes against a
+directed source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from reportsum.grounding.numbers import Mention
+
+_DIRECTION = {
+    # longer words first in the regex (增长到 before 增长, 增加值 before 增加)
+    **{w: ("up", "change") for w in "增长 增加 提高 提升 上升 上涨 增幅 增速 涨幅 攀升 扩大 新增 多增 增 升 涨".split()},
+    **{
+        w: ("down", "change")
+        for w in "负增长 下降 减少 降低 下滑 回落 下跌 降幅 跌幅 缩小 萎缩 缩减 减 降 跌".split()
+    },
+    **{
+        w: ("up", "level")
+        for w in (
+            "增长到 增长至 增加到 增加至 提高到 提高至 提升到 提升至 上升到 上升至 增至 升至 "
+            "扩大到 扩大至"
+        ).split()
+    },
+    **{
+        w: ("down", "level")
+        for w in (
+            "下降到 下降至 减少到 减少至 降低到 降低至 降至 减至 回落到 回落至 缩小到 缩小至"
+        ).split()
+    },
+    # a comparison with another figure: a direction, no change of its own
+    **{w: ("up", "") for w in "高于 高出".split()},
+    **{w: ("down", "") for w in "低于 低出".split()},
+    # nouns that contain a direction word but state none
+    **{w: ("", "") for w in "增加值 增长点 增长极 提高性 降本 减税 减负 减排 降耗".split()},
+}
+_SHARE = frozenset("占比 比重 份额 占".split())
+_TIMES = frozenset("是 为 相当于".split())
+_BASIS = {
+    "同比": "yoy",
+    "比上年": "yoy",
+    "较上年": "yoy",
+    "比去年": "yoy",
+    "较去年": "yoy",
+    "比上年同期": "yoy",
+    "较上年同期": "yoy",
+    "较去年同期": "yoy",
+    "比去年同期": "yoy",
+    "环比": "mom",
+    "比上月": "mom",
+    "较上月": "mom",
+    "比上季度": "mom",
+    "较上季度": "mom",
+    "比上季": "mom",
+}
+_WORDS = sorted({*_DIRECTION, *_SHARE, *_TIMES, *_BASIS}, key=len, reverse=True)
+_TOKEN = re.compile("|".join(map(re.escape, _WORDS)))
+_CLAUSE_END = frozenset("，,。；;：:！？!?\n、（）()")
+_SENTENCE_END = frozenset("。；;！？!?\n")
+_LIST_GAP = frozenset("、和及与以 ")
+_UNFRAMED = frozenset({"year", "date", "ordinal", "rank", "redacted"})
+_LEAD = re.compile(
+    "^(?:其中|全年|今年|年内|本年度|全市|全区|全县|全省|全镇|新认定|认定|新增|新建|建成|培育|引进|"
+    "获批|实现|完成|累计|共有|共|有|新)+"
+)
+
+DIRECTION_LABEL = {"up": "增长", "down": "下降"}
+RELATION_LABEL = {"change": "增减变化", "share": "占比", "times": "倍数", "level": "达到的水平"}
+BASIS_LABEL = {"yoy": "同比", "mom": "环比"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The frame of one figure; '' (or -1) for what its clause does not state.
+
+    `*_word` is the word as written (for messages); `names` is the 分别 list the figure is in
+    and `member` its index there; `claim` is the clause before the figure (the words a text
+    uses to say whose number it is).
+    """
+
+    direction: str = ""
+    dir_word: str = ""
+    relation: str = ""
+    rel_word: str = ""
+    basis: str = ""
+    basis_word: str = ""
+    names: tuple[str, ...] = ()
+    member: int = -1
+    claim: str = ""
+
+    @property
+    def named(self) -> str:
+        """The 分别 name of the figure, '' if it is in no list."""
+        return self.names[self.member] if self.member >= 0 else ""
+
+
+EMPTY = Frame()
+
+
+def frames(text: str, mentions: tuple[Mention, ...] | list[Mention], lo: int, hi: int) -> dict[int, Frame]:
+    """The frame of every mention (by its index in `mentions`) lying in `text[lo:hi]`."""
+    out: dict[int, Frame] = {}
+    prev_end = lo
+    prev_frame: Frame | None = None
+    for k, m in enumerate(mentions):
+        if m.start < lo or m.end > hi:
+            continue
+        if m.kind in _UNFRAMED:
+            continue  # years and dates neither carry a frame nor end a clause
+        start = m.start
+        i = start
+        while i > prev_end and text[i - 1] not in _CLAUSE_END:
+            i -= 1
+        window = text[i:start]
+        gap = text[prev_end:start]
+        if prev_frame is not None and gap and len(gap) <= 2 and _LIST_GAP.issuperset(gap):
+            f = Frame(
+                prev_frame.direction,
+                prev_frame.dir_word,
+                prev_frame.relation,
+                prev_frame.rel_word,
+                prev_frame.basis,
+                prev_frame.basis_word,
+                claim=window,
+            )
+        else:
+            f = _read(window, m.kind, window)
+        out[k] = f
+        prev_frame = f
+        prev_end = m.end
+    _lists(text, mentions, lo, hi, out)
+    return out
+
+
+def _read(window: str, kind: str, claim: str) -> Frame:
+    direction = dir_word = relation = rel_word = basis = basis_word = ""
+    for t in _TOKEN.finditer(window):
+        w = t.group()
+        if w in _BASIS:
+            basis, basis_word = _BASIS[w], w
+        elif w in _SHARE:
+            relation, rel_word = "share", w
+        elif w in _TIMES:
+            if kind == "multiple":
+                relation, rel_word = "times", w
+        else:
+            d, r = _DIRECTION[w]
+            if not d:
+                direction = dir_word = relation = rel_word = ""  # a noun such as 增加值
+                continue
+            direction, dir_word = d, w
+            if r:
+                relation, rel_word = r, w
+    return Frame(direction, dir_word, relation, rel_word, basis, basis_word, claim=claim)
+
+
+_SPLIT = re.compile("以及|[、和及与]")
+
+
+def _lists(
+    text: str, mentions: tuple[Mention, ...] | list[Mention], lo: int, hi: int, out: dict[int, Frame]
+) -> None:
+    """Give the figures after 分别 the names listed before it (A、B分别为12家、8家)."""
+    p = text.find("分别", lo, hi)
+    last: tuple[str, ...] = ()
+    while p >= 0:
+        i = p
+        while i > lo and text[i - 1] not in _CLAUSE_END or (i > lo and text[i - 1] == "、"):
+            i -= 1
+        names = tuple(n.strip() for n in _SPLIT.split(text[i:p]))
+        if len(names) < 2 and not names[0] and last:
+            names = last  # A、B分别实现…，分别增长…: the second 分别 refers to the same names
+        if len(names) >= 2 and all(names):
+            last = names
+            after = [
+                k
+                for k, m in enumerate(mentions)
+                if k in out and m.start > p and m.end <= hi
+            ][: len(names)]
+            if len(after) == len(names) and not any(
+                c in _SENTENCE_END for c in text[p : mentions[after[-1]].start]
+            ):
+                for j, k in enumerate(after):
+                    f = out[k]
+                    out[k] = Frame(
+                        f.direction,
+                        f.dir_word,
+                        f.relation,
+                        f.rel_word,
+                        f.basis,
+                        f.basis_word,
+                        names,
+                        j,
+                        f.claim,
+                    )
+        p = text.find("分别", p + 2, hi)
+
+
+def heads(names: tuple[str, ...]) -> tuple[str, ...]:
+    """What tells the names of a 分别 list apart: each name without leading verbs or scope
+    words (新认定, 全市) and without the prefix and suffix all names share, cut to its first
+    two characters (国家级、省级企业技术中心 -> 国家, 省级)."""
+    core = [_LEAD.sub("", n) or n for n in names]
+    pre = 0
+    while all(len(c) > pre + 1 for c in core) and len({c[pre] for c in core}) == 1:
+        pre += 1
+    suf = 0
+    while all(len(c) > pre + suf + 1 for c in core) and len({c[-1 - suf] for c in core}) == 1:
+        suf += 1
+    out = [c[pre : len(c) - suf][:2] for c in core]
+    if len(set(out)) != len(out):
+        return tuple("" for _ in out)
+    return tuple(out)
+
+
+def member_named(claim: str, names: tuple[str, ...]) -> int:
+    """Which name of a 分别 list `claim` names (its own words before a figure, or the name
+    it has in its own 分别 list); -1 if none or more than one."""
+    hits = [j for j, h in enumerate(heads(names)) if h and h in claim]
+    return hits[0] if len(hits) == 1 else -1
+
+
+def conflict(tf: Frame, sf: Frame, raw: str) -> str:
+    """Why text frame `tf` contradicts source frame `sf` of figure `raw` as the source writes
+    it ('' if it doesn't): each attribute counts only where both sides state it."""
+    if tf.direction and sf.direction and tf.direction != sf.direction:
+        return f"原文是{sf.dir_word}{raw}，不是{tf.dir_word}"
+    if (
+        tf.relation
+        and sf.relation
+        and tf.relation != sf.relation
+        and "change" in (tf.relation, sf.relation)
+    ):
+        return (
+            f"原文是{sf.rel_word}{raw}（{RELATION_LABEL[sf.relation]}），"
+            f"不是{tf.rel_word}（{RELATION_LABEL[tf.relation]}）"
+        )
+    if tf.basis and sf.basis and tf.basis != sf.basis:
+        return f"原文是{sf.basis_word}{raw}，不是{tf.basis_word}"
+    if sf.member >= 0:
+        said = member_named(tf.named or tf.claim, sf.names)
+        if said >= 0 and said != sf.member:
+            return f"原文中{raw}属于“{sf.names[sf.member]}”，不是“{sf.names[said]}”"
+    return ""
