@@ -27,10 +27,10 @@ from reportsum.grounding.numbers import Mention
 
 _DIRECTION = {
     # longer words first in the regex (增长到 before 增长, 增加值 before 增加)
-    **{w: ("up", "change") for w in "增长 增加 提高 提升 上升 上涨 增幅 增速 涨幅 攀升 扩大 新增 多增 增 升 涨".split()},
+    **{w: ("up", "change") for w in "增长 增加 提高 提升 上升 上涨 上行 增幅 增速 涨幅 攀升 扩大 新增 多增 增 升 涨".split()},
     **{
         w: ("down", "change")
-        for w in "负增长 下降 减少 降低 下滑 回落 下跌 降幅 跌幅 缩小 萎缩 缩减 减 降 跌".split()
+        for w in "负增长 下降 减少 降低 下滑 回落 下跌 下行 降幅 跌幅 缩小 萎缩 缩减 减 降 跌".split()
     },
     **{
         w: ("up", "level")
@@ -49,7 +49,13 @@ _DIRECTION = {
     **{w: ("up", "") for w in "高于 高出".split()},
     **{w: ("down", "") for w in "低于 低出".split()},
     # nouns that contain a direction word but state none
-    **{w: ("", "") for w in "增加值 增长点 增长极 提高性 降本 减税 减负 减排 降耗".split()},
+    **{
+        w: ("", "")
+        for w in (
+            "增加值 增长点 增长极 降本 减税 降税 降费 减费 减负 减排 降耗 减量 减员 升级 提升行动 "
+            "增收 增效 增信 占地 占用"
+        ).split()
+    },
 }
 _SHARE = frozenset("占比 比重 份额 占".split())
 _TIMES = frozenset("是 为 相当于".split())
@@ -142,6 +148,9 @@ def frames(text: str, mentions: tuple[Mention, ...] | list[Mention], lo: int, hi
             )
         else:
             f = _read(window, m.kind, window)
+            if f.direction == "up" and f.relation == "change" and text[start - 1 : start] in "-－−":
+                # 增长-1.3%: a fall
+                f = Frame("down", f.dir_word + "-", "change", f.rel_word, f.basis, f.basis_word, claim=window)
         out[k] = f
         prev_frame = f
         prev_end = m.end

@@ -158,6 +158,14 @@ class ItemCheck:
     numbers: tuple[Mention, ...]
     reasons: tuple[str, ...]
     warnings: tuple[str, ...]
+    claims: tuple[Mention | None, ...] = ()
+    """Per mention of `numbers`: the item's approximate claim it grounds (突破千亿元 for
+    1286.4亿元), None where the item states the figure itself; empty when no claim is
+    approximate."""
+
+    def claim_of(self, i: int) -> Mention | None:
+        """The approximate claim grounded by `numbers[i]`, if any."""
+        return self.claims[i] if i < len(self.claims) else None
 
 
 @dataclass(frozen=True)
@@ -396,6 +404,7 @@ _BOUND_KINDS = {
     ("fraction", "percent"): 0.01,
     ("multiple", "multiple"): 1.0,
     ("percentage-point", "percentage-point"): 1.0,
+    ("rank", "ordinal"): 1.0,
 }
 """(text kind, source kind) pairs a claimed bound compares, and the factor that puts the
 source's value in the text's terms (三成 against 三分之一: 33.3%)."""
@@ -584,6 +593,8 @@ def _match_bound(
         factor = _BOUND_KINDS.get((t.kind, s.kind))
         if factor is None or s.value is None or not _units_agree(t.unit, s.unit):
             continue
+        if s.kind == "ordinal" and s.unit not in ("名", "位", ""):
+            continue  # 第3批 is no place in a ranking
         comparable.append(s)
         sb = claimed_bounds(s)
         if sb is None or _approx_class(s.approx) == "about":
@@ -626,12 +637,18 @@ def check_details(
     allow_rounding: bool = False,
 ) -> tuple[ItemCheck, tuple[Problem, ...]]:
     """`check_item` plus the failures one by one (the number as written, and the reason)."""
-    span, grounded, problems, warnings = _check(source, text, evidence, near, allow_rounding)
+    claims: dict[int, Mention] = {}
+    span, grounded, problems, warnings = _check(
+        source, text, evidence, near, allow_rounding, claims
+    )
     reasons: tuple[str, ...] = ()
     if problems:
         prefix = f"条目“{_head(text)}”："
         reasons = tuple(prefix + p.reason for p in problems)
-    check = ItemCheck(not reasons, span, tuple(grounded.values()), reasons, tuple(warnings))
+    per_number = tuple(claims.get(k) for k in grounded) if claims else ()
+    check = ItemCheck(
+        not reasons, span, tuple(grounded.values()), reasons, tuple(warnings), per_number
+    )
     return check, tuple(problems)
 
 
@@ -669,8 +686,10 @@ def _check(
     evidence: str | None,
     near: int | None,
     allow_rounding: bool,
+    claims: dict[int, Mention] | None = None,
 ) -> tuple[tuple[int, int] | None, dict[int, Mention], list[Problem], list[str]]:
-    """(evidence span, grounding mentions by identity, problems, warnings) of one item."""
+    """(evidence span, grounding mentions by identity, problems, warnings) of one item;
+    `claims` (if given) receives, by grounding mention identity, the approximate claims."""
     problems: list[Problem] = []
     warnings: list[str] = []
     # keyed by identity: pool mentions are distinct objects of one source (dataclass == is slow)
@@ -725,13 +744,14 @@ def _check(
             grounded.setdefault(id(found), found)
             if warning:
                 warnings.append(warning)
+            if claims is not None and claimed_bounds(t) is not None:
+                claims.setdefault(id(found), t)
         elif reason:
             problems.append(Problem(t.raw, reason))
-    if "计划" in text or "工程" in text or "“" in text or '"' in text or "「" in text or _NAMES.search(text):
-        for nm in _NAMES.finditer(text):
-            digits = nm.group(1) or nm.group(2)
-            if not re.search(rf"(?<![0-9]){digits}(?![0-9])", evidence_text):
-                problems.append(Problem(digits, f"名称中的数字“{digits}”在{where}中找不到"))
+    for nm in _NAMES.finditer(text):
+        digits = nm.group(1) or nm.group(2)
+        if not re.search(rf"(?<![0-9]){digits}(?![0-9])", evidence_text):
+            problems.append(Problem(digits, f"名称中的数字“{digits}”在{where}中找不到"))
     return span, grounded, problems, warnings
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
+from typing import Any
 
 import cn2an
 
@@ -130,7 +131,7 @@ _MASTER = re.compile(
             r"(?P<half>半数|(?<![另这那])一半|(?<=过)半(?![年月天日小个程径]))",
             # 前五, 前5名, 前三季度: a rank or leading count (the same value either way written)
             rf"(?P<rank>前(?P<rankn>[一二三两四五六七八九十]{{1,3}}|[{_D}]{{1,3}})"
-            r"(?![0-9０-９.．%％百千万亿])(?P<rku>名|位|强|甲|个月|季度|年|月|天|家|个|项)?)",
+            r"(?![0-9０-９.．%％百千万亿])(?P<rku>名|位|强|甲|家|个月|个|项|季度|年|月|天|周|日|小时)?)",
             # one guard for the alternatives that need a literal after the numeral
             rf"(?={_RUN}(?:分之|\s?[:：∶]|[余多]?\s?{_RANGE_SEP}|/))(?:"
             r"(?P<slash>(?P<sa>[0-9]{1,4})/(?P<sb>[0-9]{1,4})(?![0-9/.．]))"
@@ -222,8 +223,11 @@ class Mention:
     approx: str = ""
     high: float | None = None
 
-    def to_model(self, offset: Callable[[int], int] = lambda i: i) -> NumberMention:
-        """The output-schema form, with the span mapped through `offset` (e.g. to the text as read)."""
+    def to_model(
+        self, offset: Callable[[int], int] = lambda i: i, claim: Mention | None = None
+    ) -> NumberMention:
+        """The output-schema form, with the span mapped through `offset` (e.g. to the text as
+        read); `claim` is the item's approximate wording this figure grounds, if any."""
         if self.end > self.start:
             span = (offset(self.start), offset(self.end - 1) + 1)
         else:
@@ -235,6 +239,7 @@ class Mention:
             kind=self.kind,  # type: ignore[arg-type]
             span=span,  # type: ignore[arg-type]
             approx=self.approx,
+            **claim_fields(claim),
         )
 
 
@@ -490,6 +495,8 @@ def _scan(text: str) -> list[Mention]:
             n = m.group("rankn")
             if prev in _RANK_NOT_AFTER or (n in ("一", "1") and not m.group("rku")):
                 continue  # 提前, 目前, 前一阶段
+            if m.group("rku") in _PERIOD_UNITS:
+                continue  # 前三季度, 前10个月: a period (1-9月), not a count; read on neither side
             rv = parse_numeral(n)
             if rv is not None:
                 unit = (m.group("rku") or "").translate(_UNIT_CANON)
@@ -497,6 +504,7 @@ def _scan(text: str) -> list[Mention]:
     return out
 
 
+_PERIOD_UNITS = frozenset({"个月", "季度", "年", "月", "天", "周", "日", "小时"})
 _CN_NUMERAL_CHARS = frozenset(_CN_DIGIT + _CN_MAG)
 _ONE_CHENG_AFTER = frozenset("占达约近超过逾有仅增降长为至足到")
 """一成 counts after these (占一成, 不足一成); after any other Han character it is a word."""
@@ -652,8 +660,19 @@ BOUNDS_TABLE: tuple[tuple[str, str, str], ...] = (
     ("数, 几", "数十家, 几百人, 数千亿", "2 N <= v < 10 N (数十: 20 <= v < 100)"),
     ("成, 半数 with no qualifier or 约/左右", "五成, 约三成, 半数", "N - 5% <= v < N + 5%"),
     ("约, 大约, 左右 (figures with digits)", "约1300亿元", "|v - N| <= min(s / 2, 5% of N)"),
+    ("前N (a rank)", "进入全省前五", "1 <= place <= N, grounded by 前N or by 第k名/位 with k <= N"),
 )
 """The bound model, as README's grounding section lists it (a test keeps them equal)."""
+
+
+def claim_fields(claim: Mention | None) -> dict[str, Any]:
+    """The `claim` and `bounds` fields of a NumberMention for an approximate claim (or none)."""
+    b = claimed_bounds(claim) if claim is not None else None
+    if claim is None or b is None:
+        return {}
+    lo = None if b[0] == -INF else b[0]
+    hi = None if b[2] == INF else b[2]
+    return {"claim": claim.raw, "bounds": (lo, hi)}
 
 
 def step_of(value: float) -> float:
@@ -682,6 +701,8 @@ def claimed_bounds(m: Mention) -> Bounds | None:
     v = m.value
     if v is None or m.high is not None or m.kind not in _BOUNDED_KINDS:
         return None
+    if m.kind == "rank":
+        return (1.0, True, v, True)  # 前五: places 1 to 5
     w = qualifier(m.approx)
     tenths = is_tenths(m)
     if w in _NEXT_STEP:
@@ -708,7 +729,9 @@ def claimed_bounds(m: Mention) -> Bounds | None:
 
 _QUALIFIER_CHARS = "".join({c for w in _APPROX_BEFORE for c in w} | set("数几上过了"))
 
-_BOUNDED_KINDS = frozenset({"number", "percent", "fraction", "multiple", "percentage-point"})
+_BOUNDED_KINDS = frozenset(
+    {"number", "percent", "fraction", "multiple", "percentage-point", "rank"}
+)
 
 
 def within(value: float, b: Bounds) -> bool:
