@@ -659,7 +659,7 @@ BOUNDS_TABLE: tuple[tuple[str, str, str], ...] = (
     ("不到, 不足, 未达到, 未达, 不满, 未满, 低于, 少于", "不到八成", "v < N"),
     ("数, 几", "数十家, 几百人, 数千亿", "2 N <= v < 10 N (数十: 20 <= v < 100)"),
     ("成, 半数 with no qualifier or 约/左右", "五成, 约三成, 半数", "N - 5% <= v < N + 5%"),
-    ("约, 大约, 左右 (figures with digits)", "约1300亿元", "|v - N| <= min(s / 2, 5% of N)"),
+    ("约, 大约, 左右 (figures with digits)", "约1300亿元", "abs(v - N) <= min(s / 2, 5% of N)"),
     ("前N (a rank)", "进入全省前五", "1 <= place <= N, grounded by 前N or by 第k名/位 with k <= N"),
 )
 """The bound model, as README's grounding section lists it (a test keeps them equal)."""
