@@ -124,14 +124,16 @@ _MASTER = re.compile(
             rf"(?={_suffix('x_')}))",
             rf"(?P<pctcn>百分之(?P<pctn>{_NUM}))",
             r"(?P<fan>翻了?(?P<fann>[一两二三四])?番)",
-            # 五成, 九成五: tenths (not 一成不变, 三成为, 建成)
+            # 五成, 九成五: tenths (not 一成不变, 三成为, 建成); 半数; 前五 (one lookahead
+            # skips the three at every other position)
+            r"(?=[一二三四五六七八九两十]成|[半前]|一半)(?:"
             r"(?P<cheng>[一二三四五六七八九两十]成[一二三四五六七八九]?"
             r"(?![为立员效果长功本绩型交品就熟都千年人份分色像批套全不]))",
             # 半数, 过半: one half
             r"(?P<half>半数|(?<![另这那])一半|(?<=过)半(?![年月天日小个程径]))",
             # 前五, 前5名, 前三季度: a rank or leading count (the same value either way written)
             rf"(?P<rank>前(?P<rankn>[一二三两四五六七八九十]{{1,3}}|[{_D}]{{1,3}})"
-            r"(?![0-9０-９.．%％百千万亿])(?P<rku>名|位|强|甲|家|个月|个|项|季度|年|月|天|周|日|小时)?)",
+            r"(?![0-9０-９.．%％百千万亿])(?P<rku>名|位|强|甲|家|个月|个|项|季度|年|月|天|周|日|小时)?))",
             # one guard for the alternatives that need a literal after the numeral
             rf"(?={_RUN}(?:分之|\s?[:：∶]|[余多]?\s?{_RANGE_SEP}|/))(?:"
             r"(?P<slash>(?P<sa>[0-9]{1,4})/(?P<sb>[0-9]{1,4})(?![0-9/.．]))"
@@ -172,11 +174,15 @@ _APPROX_BEFORE = tuple(
 _AFTER_LE = ("超过", "突破", "超", "逾")
 """Qualifiers that may be followed by 了 before the figure (超过了200万元)."""
 _AR_FIRST = frozenset("0123456789０１２３４５６７８９")
-_APPROX_LAST = frozenset(w[-1] for w in _APPROX_BEFORE) | {"了"}
+_APPROX_BY_LAST: dict[str, tuple[str, ...]] = {}
+for _w in _APPROX_BEFORE:
+    _APPROX_BY_LAST[_w[-1]] = (*_APPROX_BY_LAST.get(_w[-1], ()), _w)
+_APPROX_LAST = frozenset(_APPROX_BY_LAST) | {"了"}
 _MAG_ONLY = frozenset("十百千万亿萬億拾佰仟")
 """A Chinese numeral made only of these is a magnitude word (百, 千亿): 百余家, 近千, 数十."""
 _NAME_AFTER = re.compile("计划|工程|行动|战略|体系|模式|机制|方针|格局|布局|专项")
 """Words after bare digits that make the digits a name (863计划, 236工程), not a count."""
+_NAME_FIRST = frozenset("计工行战体模机方格布专")
 _KILO_NEXT = frozenset("瓦米克伏帕焦卡")
 """千 before these starts a unit (千瓦, 千米), it is no magnitude (6万千瓦 is 60000 千瓦)."""
 _RANK_NOT_AFTER = frozenset("提之目此以事当空向超面跟眼日节会战赛课睡饭门阵胸从先史")
@@ -349,7 +355,7 @@ def _approx_before(text: str, start: int) -> str:
             if text.startswith(w, start - 1 - len(w)) and not text.startswith("不", start - 2 - len(w)):
                 return w + "了"
         return ""
-    for w in _APPROX_BEFORE:
+    for w in _APPROX_BY_LAST[text[start - 1]]:
         if text.startswith(w, start - len(w)):
             return w
     return ""
@@ -427,15 +433,6 @@ def _scan(text: str) -> list[Mention]:
             ):
                 continue
             if group != "ratio":
-                if (
-                    group == "num"
-                    and m.group()[-1] in "千仟"
-                    and text[m.end() : m.end() + 1] in _KILO_NEXT
-                ):
-                    km = _KILO.match(text, start)
-                    if km is None:
-                        continue  # 千瓦 alone: a unit without a figure
-                    m = km
                 mention = _quantity(text, m, group, start, prev)
                 if mention is not None:
                     out.append(mention)
@@ -545,6 +542,13 @@ def _quantity(text: str, m: re.Match[str], group: str, start: int, prev: str) ->
     else:
         names = _NUM_SUFFIX
         lo_s = hi_s = core = m.group()
+        if core[-1] in "千仟" and text[end : end + 1] in _KILO_NEXT:
+            km = _KILO.match(text, start)
+            if km is None:
+                return None  # 千瓦 alone: a unit without a figure
+            m = km
+            end = m.end()
+            lo_s = hi_s = core = m.group()
     cn = core[0] not in _AR_FIRST
     ordinal = prev == "第"
     if cn:
@@ -584,7 +588,13 @@ def _quantity(text: str, m: re.Match[str], group: str, start: int, prev: str) ->
             return None  # indefinite article: 一批, 一个, 一年来
     if not cn and not unit and text[stop : stop + 1] in _ASCII_LETTERS:
         return None  # 5G, 52C: a code, not a quantity
-    if not unit and not ax and not ax2 and _NAME_AFTER.match(text, stop):
+    if (
+        not unit
+        and not ax
+        and not ax2
+        and text[stop : stop + 1] in _NAME_FIRST
+        and _NAME_AFTER.match(text, stop)
+    ):
         return None  # 863计划, 236工程: a programme's name (checked as a name by grounding)
     if group == "range":
         umag, base, kind = _unit_info(unit)
