@@ -98,7 +98,8 @@ class Frame:
 
     `*_word` is the word as written (for messages); `names` is the 分别 list the figure is in
     and `member` its index there; `claim` is the clause before the figure (the words a text
-    uses to say whose number it is).
+    uses to say whose number it is). `labels` are the subjects of the figures of the same
+    kind and unit in the sentence (办结率, 群众满意率), `label` the index of this figure's.
     """
 
     direction: str = ""
@@ -110,6 +111,8 @@ class Frame:
     names: tuple[str, ...] = ()
     member: int = -1
     claim: str = ""
+    labels: tuple[str, ...] = ()
+    label: int = -1
 
     @property
     def named(self) -> str:
@@ -144,8 +147,7 @@ def frames(text: str, mentions: tuple[Mention, ...] | list[Mention], lo: int, hi
                 prev_frame.rel_word,
                 prev_frame.basis,
                 prev_frame.basis_word,
-                claim=window,
-            )
+            )  # 12%、8%: the second figure has the first one's frame and no subject of its own
         else:
             f = _read(window, m.kind, window)
             if f.direction == "up" and f.relation == "change" and text[start - 1 : start] in "-－−":
@@ -155,7 +157,50 @@ def frames(text: str, mentions: tuple[Mention, ...] | list[Mention], lo: int, hi
         prev_frame = f
         prev_end = m.end
     _lists(text, mentions, lo, hi, out)
+    _labels(mentions, out)
     return out
+
+
+_FILLER = re.compile(
+    "|".join(sorted({*_WORDS, "达到", "达", "为", "是", "共计", "合计", "总计", "共有", "约", "分别", "的"}, key=len, reverse=True))
+)
+
+
+def _subject(claim: str) -> str:
+    """The subject a clause gives its figure: the clause without frame words, fillers and
+    leading scope words (其中第二产业增加值增长 -> 第二产业增加值)."""
+    return _LEAD.sub("", _FILLER.sub("", claim).strip(" ：:（("))
+
+
+def _labels(mentions: tuple[Mention, ...] | list[Mention], out: dict[int, Frame]) -> None:
+    """Give figures of one kind and unit in a sentence their subjects, so that a text that
+    names one subject cannot take another's figure (办结率98.6% is no 满意率)."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for k, f in out.items():
+        if f.member < 0:  # a 分别 list names its figures itself
+            m = mentions[k]
+            groups.setdefault((m.kind, m.unit), []).append(k)
+    for ks in groups.values():
+        if len(ks) < 2:
+            continue
+        labels = tuple(_subject(out[k].claim) for k in ks)
+        if sum(1 for x in labels if x) < 2:
+            continue
+        for j, k in enumerate(ks):
+            f = out[k]
+            out[k] = Frame(
+                f.direction,
+                f.dir_word,
+                f.relation,
+                f.rel_word,
+                f.basis,
+                f.basis_word,
+                f.names,
+                f.member,
+                f.claim,
+                labels,
+                j,
+            )
 
 
 def _read(window: str, kind: str, claim: str) -> Frame:
@@ -218,32 +263,48 @@ def _lists(
                         names,
                         j,
                         f.claim,
+                        f.labels,
+                        f.label,
                     )
         p = text.find("分别", p + 2, hi)
 
 
-def heads(names: tuple[str, ...]) -> tuple[str, ...]:
-    """What tells the names of a 分别 list apart: each name without leading verbs or scope
-    words (新认定, 全市) and without the prefix and suffix all names share, cut to its first
-    two characters (国家级、省级企业技术中心 -> 国家, 省级)."""
+def cores(names: tuple[str, ...]) -> tuple[str, ...]:
+    """What tells names apart: each name without leading verbs or scope words (新认定, 全市)
+    and without the prefix and suffix all names share (A级旅游景区、5A级景区 -> A级旅游, 5A级)."""
     core = [_LEAD.sub("", n) or n for n in names]
     pre = 0
-    while all(len(c) > pre + 1 for c in core) and len({c[pre] for c in core}) == 1:
+    while all(len(c) > pre + 2 for c in core) and len({c[pre] for c in core}) == 1:
         pre += 1
     suf = 0
-    while all(len(c) > pre + suf + 1 for c in core) and len({c[-1 - suf] for c in core}) == 1:
+    while all(len(c) > pre + suf + 2 for c in core) and len({c[-1 - suf] for c in core}) == 1:
         suf += 1
-    out = [c[pre : len(c) - suf][:2] for c in core]
+    out = [c[pre : len(c) - suf] for c in core]
+    if len(set(out)) != len(out):
+        return tuple("" for _ in out)
+    return tuple(out)
+
+
+def heads(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The `cores` cut to their first two characters (国家级、省级企业技术中心 -> 国家, 省级);
+    all empty when two of them are alike."""
+    out = [c[:2] for c in cores(names)]
     if len(set(out)) != len(out):
         return tuple("" for _ in out)
     return tuple(out)
 
 
 def member_named(claim: str, names: tuple[str, ...]) -> int:
-    """Which name of a 分别 list `claim` names (its own words before a figure, or the name
-    it has in its own 分别 list); -1 if none or more than one."""
-    hits = [j for j, h in enumerate(heads(names)) if h and h in claim]
-    return hits[0] if len(hits) == 1 else -1
+    """Which of `names` `claim` names (the words before a figure, or the name it has in its
+    own 分别 list): the one whose core it contains, else the one whose head it contains;
+    -1 if none or more than one."""
+    for keys in (cores(names), heads(names)):
+        hits = [j for j, h in enumerate(keys) if h and h in claim]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            return -1
+    return -1
 
 
 def conflict(tf: Frame, sf: Frame, raw: str) -> str:
@@ -267,4 +328,8 @@ def conflict(tf: Frame, sf: Frame, raw: str) -> str:
         said = member_named(tf.named or tf.claim, sf.names)
         if said >= 0 and said != sf.member:
             return f"原文中{raw}属于“{sf.names[sf.member]}”，不是“{sf.names[said]}”"
+    if sf.label >= 0 and sf.labels[sf.label]:
+        said = member_named(tf.named or _subject(tf.claim), sf.labels)
+        if said >= 0 and said != sf.label and heads(sf.labels)[sf.label]:
+            return f"原文中{raw}是“{sf.labels[sf.label]}”的数字，不是“{sf.labels[said]}”的"
     return ""
