@@ -400,3 +400,28 @@ def test_programme_names_must_keep_their_digits() -> None:
     assert check_item(src, "实施863计划和236工程", ev).ok
     bad = check_item(src, "实施963计划", ev)
     assert not bad.ok and "963" in bad.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("信访办结率98.6%，群众满意率92.3%", True),
+        ("办结率：98.6%", True),
+        ("群众满意率（92.3%）与办结率（98.6%）均保持高位", True),
+        ("群众满意率达到98.6%", False),
+        ("群众满意率：98.6%", False),
+        ("办结率92.3%", False),
+    ],
+)
+def test_figures_keep_the_subject_their_clause_gives_them(text: str, ok: bool) -> None:
+    ev = "全年受理群众信访事项1526件，办结率98.6%，群众满意率达到92.3%"
+    check = check_item(GroundingSource(ev + "。"), text, ev)
+    assert check.ok is ok, check.reasons
+
+
+def test_a_bound_is_not_satisfied_by_another_subjects_figure() -> None:
+    ev = "全年共发放创业担保贷款2.6亿元，扶持创业1860人，带动就业5400余人"
+    src = GroundingSource(ev + "。")
+    assert check_item(src, "扶持创业近2000人", ev).ok
+    assert check_item(src, "带动就业超5000人", ev).ok
+    assert not check_item(src, "扶持创业超2000人", ev).ok

@@ -78,7 +78,7 @@ _BASIS = {
 }
 _WORDS = sorted({*_DIRECTION, *_SHARE, *_TIMES, *_BASIS}, key=len, reverse=True)
 _TOKEN = re.compile("|".join(map(re.escape, _WORDS)))
-_CLAUSE_END = frozenset("，,。；;：:！？!?\n、（）()")
+_CLAUSE_END = frozenset("，,。；;！？!?\n、（）()")
 _SENTENCE_END = frozenset("。；;！？!?\n")
 _LIST_GAP = frozenset("、和及与以 ")
 _UNFRAMED = frozenset({"year", "date", "ordinal", "rank", "redacted"})
