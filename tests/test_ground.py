@@ -425,3 +425,12 @@ def test_a_bound_is_not_satisfied_by_another_subjects_figure() -> None:
     assert check_item(src, "扶持创业近2000人", ev).ok
     assert check_item(src, "带动就业超5000人", ev).ok
     assert not check_item(src, "扶持创业超2000人", ev).ok
+
+
+def test_fenbie_after_figures_names_them_by_their_subjects() -> None:
+    # 分别 with no names before it refers to the figures before it, one per figure after it
+    ev = "财政总收入20.5亿元,其中地方财政收入9.6亿元,分别增11.2、8.4"
+    src = GroundingSource("全年经济平稳运行;" + ev + ";农民人均纯收入9100元,增10.1。")
+    assert check_item(src, ev.replace(",", "，"), ev).ok
+    assert check_item(src, "地方财政收入9.6亿元，增长8.4", ev).ok
+    assert not check_item(src, "地方财政收入9.6亿元，增长11.2", ev).ok

@@ -58,6 +58,8 @@ _DIRECTION = {
     },
 }
 _SHARE = frozenset("占比 比重 份额 占".split())
+_LEVEL = frozenset("达到 达 为 稳定在 保持在 控制在 由 从".split())
+"""Words that state a level reached, unless a change word came first (增长达12% is a change)."""
 _TIMES = frozenset("是 为 相当于".split())
 _BASIS = {
     "同比": "yoy",
@@ -76,7 +78,7 @@ _BASIS = {
     "较上季度": "mom",
     "比上季": "mom",
 }
-_WORDS = sorted({*_DIRECTION, *_SHARE, *_TIMES, *_BASIS}, key=len, reverse=True)
+_WORDS = sorted({*_DIRECTION, *_SHARE, *_TIMES, *_BASIS, *_LEVEL}, key=len, reverse=True)
 _TOKEN = re.compile("|".join(map(re.escape, _WORDS)))
 _CLAUSE_END = frozenset("，,。；;！？!?\n、（）()")
 _SENTENCE_END = frozenset("。；;！？!?\n")
@@ -149,10 +151,23 @@ def frames(text: str, mentions: tuple[Mention, ...] | list[Mention], lo: int, hi
                 prev_frame.basis_word,
             )  # 12%、8%: the second figure has the first one's frame and no subject of its own
         else:
-            f = _read(window, m.kind, window)
+            # the subject stands before 占 (税收收入占一般公共预算收入的七成: not 一般公共预算收入)
+            cut = _SHARE_AT.search(window)
+            claim = window[: cut.start()] if cut else window
+            if (
+                prev_frame is not None
+                and "分别" not in window
+                and not _subject(claim)
+                and not any(c in _SENTENCE_END for c in gap)
+            ):
+                claim = prev_frame.claim  # 营业收入12亿元，增长8.7%: the clause before names it
+            f = _read(window, m.kind, claim)
             if f.direction == "up" and f.relation == "change" and text[start - 1 : start] in "-－−":
                 # 增长-1.3%: a fall
-                f = Frame("down", f.dir_word + "-", "change", f.rel_word, f.basis, f.basis_word, claim=window)
+                f = Frame(
+                    "down", f.dir_word + "-", "change", f.rel_word, f.basis, f.basis_word,
+                    claim=claim,
+                )
         out[k] = f
         prev_frame = f
         prev_end = m.end
@@ -211,9 +226,13 @@ def _read(window: str, kind: str, claim: str) -> Frame:
             basis, basis_word = _BASIS[w], w
         elif w in _SHARE:
             relation, rel_word = "share", w
+        elif w in _TIMES and kind == "multiple":
+            relation, rel_word = "times", w
+        elif w in _LEVEL:
+            if not relation:
+                relation, rel_word = "level", w
         elif w in _TIMES:
-            if kind == "multiple":
-                relation, rel_word = "times", w
+            continue  # 是 before a figure that is no multiple
         else:
             d, r = _DIRECTION[w]
             if not d:
@@ -226,6 +245,7 @@ def _read(window: str, kind: str, claim: str) -> Frame:
 
 
 _SPLIT = re.compile("以及|[、和及与]")
+_SHARE_AT = re.compile("占|比重|份额")
 
 
 def _lists(
@@ -239,8 +259,17 @@ def _lists(
         while i > lo and text[i - 1] not in _CLAUSE_END or (i > lo and text[i - 1] == "、"):
             i -= 1
         names = tuple(n.strip() for n in _SPLIT.split(text[i:p]))
-        if len(names) < 2 and not names[0] and last:
-            names = last  # A、B分别实现…，分别增长…: the second 分别 refers to the same names
+        if len(names) < 2 and not names[0]:
+            if last:
+                names = last  # A、B分别实现…，分别增长…: the second 分别 names the same
+            else:
+                # 接待游客986万人次，旅游收入96.3亿元，分别增长18.2%、21.5%: the subjects of
+                # the figures before 分别, one per figure after it
+                s0 = max(text.rfind(c, lo, p) for c in _SENTENCE_END) + 1
+                before = [k for k, m in enumerate(mentions) if k in out and s0 <= m.start and m.end <= p]
+                after_n = _list_length(text, mentions, out, p, hi)
+                if 2 <= after_n <= len(before):
+                    names = tuple(_subject(out[k].claim) for k in before[-after_n:])
         if len(names) >= 2 and all(names):
             last = names
             after = [
@@ -283,6 +312,24 @@ def cores(names: tuple[str, ...]) -> tuple[str, ...]:
     if len(set(out)) != len(out):
         return tuple("" for _ in out)
     return tuple(out)
+
+
+def _list_length(
+    text: str, mentions: tuple[Mention, ...] | list[Mention], out: dict[int, Frame], p: int, hi: int
+) -> int:
+    """How many figures follow 分别 at `p` as one list (17.9、13.0 and no further)."""
+    n = 0
+    prev_end = -1
+    for k, m in enumerate(mentions):
+        if k not in out or m.start <= p or m.end > hi:
+            continue
+        if prev_end >= 0 and not (
+            0 < m.start - prev_end <= 2 and _LIST_GAP.issuperset(text[prev_end : m.start])
+        ):
+            break
+        n += 1
+        prev_end = m.end
+    return n
 
 
 def heads(names: tuple[str, ...]) -> tuple[str, ...]:

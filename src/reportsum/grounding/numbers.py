@@ -182,6 +182,8 @@ _MAG_ONLY = frozenset("十百千万亿萬億拾佰仟")
 """A Chinese numeral made only of these is a magnitude word (百, 千亿): 百余家, 近千, 数十."""
 _NAME_AFTER = re.compile("计划|工程|行动|战略|体系|模式|机制|方针|格局|布局|专项")
 """Words after bare digits that make the digits a name (863计划, 236工程), not a count."""
+_BARE_MAG = frozenset("百千万亿佰仟萬億")
+"""First characters of magnitude words that are read only with a qualifier (百余, 近千, 超亿)."""
 _NAME_FIRST = frozenset("计工行战体模机方格布专")
 _KILO_NEXT = frozenset("瓦米克伏帕焦卡")
 """千 before these starts a unit (千瓦, 千米), it is no magnitude (6万千瓦 is 60000 千瓦)."""
@@ -620,6 +622,8 @@ def _quantity(text: str, m: re.Match[str], group: str, start: int, prev: str) ->
     if cn and not pre and prev and _MAG_ONLY.issuperset(core):
         if prev in "数幾几上":
             pre = "几" if prev == "幾" else prev  # 数十家, 几百人, 上千人: magnitude words
+    if cn and not (pre or ax or ax2) and core[0] in _BARE_MAG and group == "num":
+        return None  # 万元GDP能耗, 千人计划, 百家: a magnitude word states a figure with a qualifier
     s0 = start - (1 if ordinal else len(pre))
     raw_end = stop
     if ordinal:
