@@ -434,3 +434,21 @@ def test_fenbie_after_figures_names_them_by_their_subjects() -> None:
     assert check_item(src, ev.replace(",", "，"), ev).ok
     assert check_item(src, "地方财政收入9.6亿元，增长8.4", ev).ok
     assert not check_item(src, "地方财政收入9.6亿元，增长11.2", ev).ok
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "ok"),
+    [
+        ("全年规上工业增加值增速回落到7.2%", "规上工业增加值增长7.2%", True),
+        ("全年规上工业增加值增速回落到7.2%", "规上工业增加值增速下降到7.2%", True),
+        ("全年规上工业增加值增速回落到7.2%", "规上工业增加值下降7.2%", False),
+        ("全县贫困发生率由2015年的12.3%下降到0", "贫困发生率从12.3%降为0", True),
+        ("全县贫困发生率由2015年的12.3%下降到0", "贫困发生率下降12.3%", False),
+        ("全市常住人口城镇化率达到63.2%", "城镇化率提升至63.2%", True),
+        ("全市常住人口城镇化率达到63.2%", "城镇化率提高63.2%", False),
+        ("全年新增城镇就业8632人，同比增长达到12%", "新增城镇就业增长12%", True),
+    ],
+)
+def test_levels_against_changes(source: str, text: str, ok: bool) -> None:
+    check = check_item(GroundingSource(source + "。"), text, source)
+    assert check.ok is ok, check.reasons

@@ -32,18 +32,16 @@ _DIRECTION = {
         w: ("down", "change")
         for w in "负增长 下降 减少 降低 下滑 回落 下跌 下行 降幅 跌幅 缩小 萎缩 缩减 减 降 跌".split()
     },
+    # a level reached: 提高到, 增至, 降为
     **{
-        w: ("up", "level")
-        for w in (
-            "增长到 增长至 增加到 增加至 提高到 提高至 提升到 提升至 上升到 上升至 增至 升至 "
-            "扩大到 扩大至"
-        ).split()
+        w + end: ("up", "level")
+        for w in "增长 增加 提高 提升 上升 扩大 增 升".split()
+        for end in "到至为"
     },
     **{
-        w: ("down", "level")
-        for w in (
-            "下降到 下降至 减少到 减少至 降低到 降低至 降至 减至 回落到 回落至 缩小到 缩小至"
-        ).split()
+        w + end: ("down", "level")
+        for w in "下降 减少 降低 回落 缩小 下滑 降 减".split()
+        for end in "到至为"
     },
     # a comparison with another figure: a direction, no change of its own
     **{w: ("up", "") for w in "高于 高出".split()},
@@ -218,10 +216,23 @@ def _labels(mentions: tuple[Mention, ...] | list[Mention], out: dict[int, Frame]
             )
 
 
+_RATE = frozenset("增速 增幅 涨幅 降幅 跌幅".split())
+"""Nouns naming a growth rate: a level word after them (增速回落到7.2%) moves the rate, and the
+figure is still a growth rate (a rise of 7.2%; a fall for 降幅)."""
+
+
 def _read(window: str, kind: str, claim: str) -> Frame:
     direction = dir_word = relation = rel_word = basis = basis_word = ""
+    rate = ""
     for t in _TOKEN.finditer(window):
         w = t.group()
+        if w in _RATE:
+            rate = w
+        elif rate and (w in _LEVEL or _DIRECTION.get(w, ("", ""))[1] == "level"):
+            # 增速回落到7.2%, 增幅为12%: the figure is the rate itself
+            relation, rel_word = "change", rate
+            direction, dir_word = ("down" if rate in ("降幅", "跌幅") else "up"), rate
+            continue
         if w in _BASIS:
             basis, basis_word = _BASIS[w], w
         elif w in _SHARE:
