@@ -21,7 +21,7 @@ directed source.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reportsum.grounding.numbers import Mention
 
@@ -100,6 +100,8 @@ class Frame:
     and `member` its index there; `claim` is the clause before the figure (the words a text
     uses to say whose number it is). `labels` are the subjects of the figures of the same
     kind and unit in the sentence (办结率, 群众满意率), `label` the index of this figure's.
+    `threshold` is a figure with 以上/以下 just before this one that says what it counts
+    (亿元以上项目46个), as written, and `threshold_value` its value.
     """
 
     direction: str = ""
@@ -113,6 +115,8 @@ class Frame:
     claim: str = ""
     labels: tuple[str, ...] = ()
     label: int = -1
+    threshold: str = ""
+    threshold_value: float | None = None
 
     @property
     def named(self) -> str:
@@ -128,6 +132,7 @@ def frames(text: str, mentions: tuple[Mention, ...] | list[Mention], lo: int, hi
     out: dict[int, Frame] = {}
     prev_end = lo
     prev_frame: Frame | None = None
+    prev_mention: Mention | None = None
     for k, m in enumerate(mentions):
         if m.start < lo or m.end > hi:
             continue
@@ -166,9 +171,12 @@ def frames(text: str, mentions: tuple[Mention, ...] | list[Mention], lo: int, hi
                     "down", f.dir_word + "-", "change", f.rel_word, f.basis, f.basis_word,
                     claim=claim,
                 )
+        if prev_mention is not None and _threshold_of(text, prev_mention, m):
+            f = replace(f, threshold=prev_mention.raw, threshold_value=prev_mention.value)
         out[k] = f
         prev_frame = f
         prev_end = m.end
+        prev_mention = m
     _lists(text, mentions, lo, hi, out)
     _labels(mentions, out)
     return out
@@ -200,25 +208,21 @@ def _labels(mentions: tuple[Mention, ...] | list[Mention], out: dict[int, Frame]
         if sum(1 for x in labels if x) < 2:
             continue
         for j, k in enumerate(ks):
-            f = out[k]
-            out[k] = Frame(
-                f.direction,
-                f.dir_word,
-                f.relation,
-                f.rel_word,
-                f.basis,
-                f.basis_word,
-                f.names,
-                f.member,
-                f.claim,
-                labels,
-                j,
-            )
+            out[k] = replace(out[k], labels=labels, label=j)
 
 
 _RATE = frozenset("增速 增幅 涨幅 降幅 跌幅".split())
 """Nouns naming a growth rate: a level word after them (增速回落到7.2%) moves the rate, and the
 figure is still a growth rate (a rise of 7.2%; a fall for 降幅)."""
+
+
+def _threshold_of(text: str, prev: Mention, m: Mention) -> bool:
+    """Whether `prev` (亿元以上) is a threshold that says what `m` (46个) counts: a figure
+    with 以上/以下/以内 a few characters before it in the same clause (亿元以上项目46个)."""
+    if prev.approx not in ("以上", "以下", "以内"):
+        return False
+    gap = text[prev.end : m.start]
+    return len(gap) <= 6 and not any(c in _CLAUSE_END for c in gap)
 
 
 def _read(window: str, kind: str, claim: str) -> Frame:
@@ -292,20 +296,7 @@ def _lists(
                 c in _SENTENCE_END for c in text[p : mentions[after[-1]].start]
             ):
                 for j, k in enumerate(after):
-                    f = out[k]
-                    out[k] = Frame(
-                        f.direction,
-                        f.dir_word,
-                        f.relation,
-                        f.rel_word,
-                        f.basis,
-                        f.basis_word,
-                        names,
-                        j,
-                        f.claim,
-                        f.labels,
-                        f.label,
-                    )
+                    out[k] = replace(out[k], names=names, member=j)
         p = text.find("分别", p + 2, hi)
 
 
@@ -386,6 +377,14 @@ def conflict(tf: Frame, sf: Frame, raw: str) -> str:
         said = member_named(tf.named or tf.claim, sf.names)
         if said >= 0 and said != sf.member:
             return f"原文中{raw}属于“{sf.names[sf.member]}”，不是“{sf.names[said]}”"
+    if (
+        tf.threshold
+        and sf.threshold
+        and tf.threshold_value is not None
+        and sf.threshold_value is not None
+        and abs(tf.threshold_value - sf.threshold_value) > 1e-9 * abs(sf.threshold_value)
+    ):
+        return f"原文中{raw}是“{sf.threshold}”的数字，不是“{tf.threshold}”的"
     if sf.label >= 0 and sf.labels[sf.label]:
         said = member_named(tf.named or _subject(tf.claim), sf.labels)
         if said >= 0 and said != sf.label and heads(sf.labels)[sf.label]:
