@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -37,11 +38,32 @@ def _shift_digits(k: int) -> dict[int, str]:
     return {ord("0") + d: str((a * d + k) % 10) for d in range(10)}
 
 
-def oracle_figures() -> dict[str, float | int]:
-    """Share of planted hallucinations caught and of faithful forms falsely rejected."""
-    cases = [
+def _cases() -> list[dict[str, str]]:
+    return [
         json.loads(line) for line in ORACLE.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
+
+
+def class_figures() -> dict[str, tuple[int, int, int, int]]:
+    """Per class of the oracle (the id before -faithful/-halluc): (hallucinations, caught,
+    faithful forms, accepted)."""
+    out: dict[str, list[int]] = {}
+    for c in _cases():
+        cls = re.split(r"-(?:faithful|halluc)", c["id"])[0]
+        row = out.setdefault(cls, [0, 0, 0, 0])
+        ok = check_item(GroundingSource(c["source"]), c["text"], c["evidence"]).ok
+        if c["expect"] == "reject":
+            row[0] += 1
+            row[1] += not ok
+        else:
+            row[2] += 1
+            row[3] += ok
+    return {k: (v[0], v[1], v[2], v[3]) for k, v in out.items()}
+
+
+def oracle_figures() -> dict[str, float | int]:
+    """Share of planted hallucinations caught and of faithful forms falsely rejected."""
+    cases = _cases()
     caught = planted = rejected = faithful = 0
     for c in cases:
         ok = check_item(GroundingSource(c["source"]), c["text"], c["evidence"]).ok
@@ -91,6 +113,11 @@ def run() -> dict[str, float | int]:
 
 
 if __name__ == "__main__":
+    if "--classes" in sys.argv:
+        print(f"{'class':10} {'caught':>9} {'faithful accepted':>18}")
+        for cls, (planted, caught, faithful, accepted) in class_figures().items():
+            print(f"{cls:10} {caught:>4}/{planted:<4} {accepted:>13}/{faithful:<4}")
+        sys.exit(0)
     figures = run()
     print(f"oracle cases:                   {figures['cases']}")
     print(f"planted hallucinations caught:  {figures['hallucinations_caught_pct']:.1f}%")

@@ -305,3 +305,150 @@ def test_locate_problems_returns_the_span_for_the_next_item() -> None:
     assert span == (SOURCE.index(quote), SOURCE.index(quote) + len(quote))
     assert not problems and not warnings
     assert locate_problems(src, "技术中心12家", None)[0] is None
+
+
+# ---------------------------------------------------------------- issue 13: claim frames
+
+
+FRAMES = "全市规上工业实现利润总额86.3亿元，同比下降1.3%；营业收入同比增长8.7%，环比增长2.1%。"
+
+
+@pytest.mark.parametrize(
+    ("text", "evidence", "ok"),
+    [
+        ("利润总额同比减少1.3%", "实现利润总额86.3亿元，同比下降1.3%", True),
+        ("利润总额降低1.3%", "实现利润总额86.3亿元，同比下降1.3%", True),
+        ("利润总额同比变动1.3%", "实现利润总额86.3亿元，同比下降1.3%", True),
+        ("利润总额增长1.3%", "实现利润总额86.3亿元，同比下降1.3%", False),
+        ("营业收入同比增长8.7%", "营业收入同比增长8.7%，环比增长2.1%", True),
+        ("营业收入比上年增长8.7%", "营业收入同比增长8.7%，环比增长2.1%", True),
+        ("营业收入环比增长8.7%", "营业收入同比增长8.7%，环比增长2.1%", False),
+        ("营业收入下降8.7%", "营业收入同比增长8.7%，环比增长2.1%", False),
+    ],
+)
+def test_direction_and_basis(text: str, evidence: str, ok: bool) -> None:
+    assert check_item(GroundingSource(FRAMES), text, evidence).ok is ok
+
+
+def test_reask_names_the_frame() -> None:
+    ev = "实现利润总额86.3亿元，同比下降1.3%"
+    check = check_item(GroundingSource(FRAMES), "利润总额增长1.3%", ev)
+    assert not check.ok
+    assert "原文是下降1.3%，不是增长" in check.reasons[0]
+    assert "原文是下降1.3%，不是增长" in reask_message("achievements", 0, check)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok", "why"),
+    [
+        ("中央预算内资金占比33.8%", True, "same share"),
+        ("中央预算内资金占比提高到33.8%", True, "a level reached is a level, like a share"),
+        ("中央预算内资金增长33.8%", False, "占比 is no growth"),
+    ],
+)
+def test_relation_share_against_change(text: str, ok: bool, why: str) -> None:
+    ev = "其中中央预算内资金占比33.8%"
+    assert check_item(GroundingSource("全区共争取上级资金412.37亿元，" + ev + "。"), text, ev).ok is ok, why
+
+
+def test_multiple_as_a_level_is_not_a_growth() -> None:
+    ev = "全年实现农村居民人均可支配收入2.36万元，是2012年的2.1倍"
+    src = GroundingSource(ev + "。")
+    assert check_item(src, "农村居民收入是2012年的2.1倍", ev).ok
+    assert check_item(src, "农村居民收入达到2012年的2.1倍", ev).ok
+    bad = check_item(src, "农村居民收入比2012年增长2.1倍", ev)
+    assert not bad.ok and "倍数" in bad.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("国家级企业技术中心12家", True),
+        ("省级企业技术中心8家", True),
+        ("省级、国家级企业技术中心分别为8家、12家", True),
+        ("企业技术中心8家", True),
+        ("国家级企业技术中心8家", False),
+        ("省级企业技术中心12家", False),
+        ("国家级、省级企业技术中心分别为8家、12家", False),
+    ],
+)
+def test_fenbie_lists_give_each_figure_its_name(text: str, ok: bool) -> None:
+    ev = "全市国家级、省级企业技术中心分别为12家、8家"
+    check = check_item(GroundingSource("截至年底，" + ev + "。"), text, ev)
+    assert check.ok is ok, check.reasons
+    if not ok:
+        assert "属于“" in check.reasons[0]
+
+
+def test_frames_follow_the_source_sentence_when_the_quote_is_cut() -> None:
+    # the quote leaves the 分别 list's names out; the source sentence still gives them
+    src = GroundingSource("高新区、经开区分别实现地区生产总值356.2亿元、218.7亿元，分别增长9.1%、6.4%。")
+    assert check_item(src, "经开区增长6.4%", "分别增长9.1%、6.4%").ok
+    assert not check_item(src, "经开区增长9.1%", "分别增长9.1%、6.4%").ok
+
+
+def test_one_written_as_a_word_grounds_the_digit() -> None:
+    ev = "每季度召开一次安全形势分析会"
+    src = GroundingSource("全年召开安委会全体会议4次，" + ev + "。")
+    assert check_item(src, "每季度召开1次安全形势分析会", ev).ok
+    assert not check_item(src, "每季度召开2次安全形势分析会", ev).ok
+
+
+def test_programme_names_must_keep_their_digits() -> None:
+    ev = "深入实施“863”计划和“236”工程"
+    src = GroundingSource(ev + "。")
+    assert check_item(src, "实施863计划和236工程", ev).ok
+    bad = check_item(src, "实施963计划", ev)
+    assert not bad.ok and "963" in bad.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("信访办结率98.6%，群众满意率92.3%", True),
+        ("办结率：98.6%", True),
+        ("群众满意率（92.3%）与办结率（98.6%）均保持高位", True),
+        ("群众满意率达到98.6%", False),
+        ("群众满意率：98.6%", False),
+        ("办结率92.3%", False),
+    ],
+)
+def test_figures_keep_the_subject_their_clause_gives_them(text: str, ok: bool) -> None:
+    ev = "全年受理群众信访事项1526件，办结率98.6%，群众满意率达到92.3%"
+    check = check_item(GroundingSource(ev + "。"), text, ev)
+    assert check.ok is ok, check.reasons
+
+
+def test_a_bound_is_not_satisfied_by_another_subjects_figure() -> None:
+    ev = "全年共发放创业担保贷款2.6亿元，扶持创业1860人，带动就业5400余人"
+    src = GroundingSource(ev + "。")
+    assert check_item(src, "扶持创业近2000人", ev).ok
+    assert check_item(src, "带动就业超5000人", ev).ok
+    assert not check_item(src, "扶持创业超2000人", ev).ok
+
+
+def test_fenbie_after_figures_names_them_by_their_subjects() -> None:
+    # 分别 with no names before it refers to the figures before it, one per figure after it
+    ev = "财政总收入20.5亿元,其中地方财政收入9.6亿元,分别增11.2、8.4"
+    src = GroundingSource("全年经济平稳运行;" + ev + ";农民人均纯收入9100元,增10.1。")
+    assert check_item(src, ev.replace(",", "，"), ev).ok
+    assert check_item(src, "地方财政收入9.6亿元，增长8.4", ev).ok
+    assert not check_item(src, "地方财政收入9.6亿元，增长11.2", ev).ok
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "ok"),
+    [
+        ("全年规上工业增加值增速回落到7.2%", "规上工业增加值增长7.2%", True),
+        ("全年规上工业增加值增速回落到7.2%", "规上工业增加值增速下降到7.2%", True),
+        ("全年规上工业增加值增速回落到7.2%", "规上工业增加值下降7.2%", False),
+        ("全县贫困发生率由2015年的12.3%下降到0", "贫困发生率从12.3%降为0", True),
+        ("全县贫困发生率由2015年的12.3%下降到0", "贫困发生率下降12.3%", False),
+        ("全市常住人口城镇化率达到63.2%", "城镇化率提升至63.2%", True),
+        ("全市常住人口城镇化率达到63.2%", "城镇化率提高63.2%", False),
+        ("全年新增城镇就业8632人，同比增长达到12%", "新增城镇就业增长12%", True),
+    ],
+)
+def test_levels_against_changes(source: str, text: str, ok: bool) -> None:
+    check = check_item(GroundingSource(source + "。"), text, source)
+    assert check.ok is ok, check.reasons

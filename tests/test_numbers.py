@@ -141,7 +141,7 @@ def test_redacted_placeholders_are_never_numbers(text: str) -> None:
         "一年来",
         "一直",
         "一定",
-        "数十家",
+        "数三",
     ],
 )
 def test_numeral_characters_inside_words_are_not_quantities(text: str) -> None:
@@ -234,3 +234,84 @@ def test_long_texts_scan_like_their_parts() -> None:
     assert [(m.raw, m.start - shift) for m in found[-len(scan(part)) :]] == [
         (m.raw, m.start) for m in scan(part)
     ]
+
+
+# ---------------------------------------------------------------- issue 13: forms real models write
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit", "kind", "approx"),
+    [
+        ("突破千亿元", 1e11, "元", "number", "突破"),
+        ("超千万元", 1e7, "元", "number", "超"),
+        ("百余家", 100, "家", "number", "余"),
+        ("千余家", 1000, "家", "number", "余"),
+        ("近千家", 1000, "家", "number", "近"),
+        ("上千人", 1000, "人", "number", "上"),
+        ("数十家", 10, "家", "number", "数"),
+        ("几百人", 100, "人", "number", "几"),
+        ("数千万元", 1e7, "元", "number", "数"),
+        ("万余人", 1e4, "人", "number", "余"),
+        ("五成", 50, "%", "percent", ""),
+        ("超过五成", 50, "%", "percent", "超过"),
+        ("近九成", 90, "%", "percent", "近"),
+        ("三成多", 30, "%", "percent", "多"),
+        ("七成以上", 70, "%", "percent", "以上"),
+        ("九成五", 95, "%", "percent", ""),
+        ("半数", 50, "%", "percent", ""),
+        ("过半", 50, "%", "percent", "过"),
+        ("超过半数", 50, "%", "percent", "超过"),
+        ("前五", 5, "", "rank", ""),
+        ("前5", 5, "", "rank", ""),
+        ("前5名", 5, "名", "rank", ""),
+        ("1/3", 1 / 3, "", "fraction", ""),
+        ("超过1/3", 1 / 3, "", "fraction", "超过"),
+        ("三分之一以上", 1 / 3, "", "fraction", "以上"),
+        ("6万千瓦", 60000, "千瓦", "number", ""),
+        ("60000千瓦", 60000, "千瓦", "number", ""),
+        ("3千米", 3, "公里", "number", ""),
+        ("不超过200万元", 2e6, "元", "number", "不超过"),
+        ("超过了200万元", 2e6, "元", "number", "超过了"),
+        ("不少于5家", 5, "家", "number", "不少于"),
+        ("不到八成", 80, "%", "percent", "不到"),
+        ("100人以下", 100, "人", "number", "以下"),
+        ("3.5%以内", 3.5, "%", "percent", "以内"),
+    ],
+)
+def test_forms_real_models_write(text: str, value: float, unit: str, kind: str, approx: str) -> None:
+    m = one(text)
+    assert m.value == pytest.approx(value)
+    assert (m.unit, m.kind, m.approx, m.raw) == (unit, kind, approx, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "统一成品油价格",
+        "一成不变",
+        "建成区",
+        "提前一年",
+        "目前5家",
+        "今年前三季度",
+        "前10个月",
+        "“863”计划",
+        "863计划",
+        "236工程",
+        "千瓦时",
+        "四两拔千斤",
+        "另一半",
+        "超过半年",
+    ],
+)
+def test_words_and_names_that_are_no_figures(text: str) -> None:
+    assert scan(text) == []
+
+
+def test_a_date_with_slashes_is_no_fraction() -> None:
+    assert [m.kind for m in scan("2023/1/3")] == ["number"]
+
+
+def test_the_same_rule_reads_both_forms_of_a_rank_and_of_a_name() -> None:
+    assert [(m.value, m.kind) for m in scan("首次进入全省前五")] == [(5, "rank")]
+    assert [(m.value, m.kind) for m in scan("首次进入全省前5")] == [(5, "rank")]
+    assert scan("深入实施“863”计划") == scan("深入实施863计划") == []

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from reportsum.backends.base import Backend, BackendResult
 from reportsum.grounding.ground import GroundingSource, check_item
+from reportsum.grounding.numbers import claim_fields
 from reportsum.models import (
     SECTIONS,
     DocumentInfo,
@@ -185,7 +186,7 @@ def ground_result(
             subjects[m.start] = figure_subject(text.text, m.start, end=m.end, previous=previous)
             previous = (m.end, subjects[m.start])
         numbers = []
-        for m in check.numbers:
+        for i, m in enumerate(check.numbers):
             numbers.append(NumberMention(
                 raw=m.raw,
                 value=m.value,
@@ -194,6 +195,7 @@ def ground_result(
                 span=text.span_to_original(m.start, m.end),
                 approx=m.approx,
                 subject=subjects[m.start],
+                **claim_fields(check.claim_of(i)),
             ))
         sections[cand.section].append(
             SummaryItem(

@@ -26,7 +26,21 @@ from functools import cache, cached_property
 import opencc
 from rapidfuzz import fuzz
 
-from reportsum.grounding.numbers import Mention, _mention, decimals, magnitude, scan
+from reportsum.grounding.frame import EMPTY, Frame, conflict, frames
+from reportsum.grounding.numbers import (
+    INF,
+    Bounds,
+    Mention,
+    _mention,
+    claimed_bounds,
+    contains,
+    decimals,
+    is_coarse,
+    magnitude,
+    qualifier,
+    scan,
+    within,
+)
 
 FUZZY_THRESHOLD = 90.0
 """Minimum rapidfuzz partial-ratio score (0-100) for a quote located by fuzzy alignment."""
@@ -47,17 +61,37 @@ _KIND_LABEL = {
     "range": "区间",
     "fraction": "分数",
     "ordinal": "序数",
+    "rank": "名次",
     "year": "年份",
     "date": "日期",
     "redacted": "占位符",
 }
-_OVER = frozenset({"余", "餘", "多", "以上", "超", "超过", "逾", "突破"})
-_UNDER = frozenset({"近", "将近", "接近"})
+_OVER = frozenset(
+    "余 餘 多 以上 超 超过 超出 逾 突破 上 过 高于 多于 至少 不少于 不低于".split()
+)
+"""Qualifiers that put the value above the figure."""
+_UNDER = frozenset("近 将近 接近 不超过 未超过 不高于 不多于 以下 以内 不到 不足 未达到 未达 不满 未满 低于 少于".split())
+"""Qualifiers that put the value below (or at most at) the figure."""
+_SOME = frozenset({"数", "几"})
+_SENTENCE_END = frozenset("。！？；;!?\n")
+_NAMES = re.compile(
+    r"(?<=[“\"「])([0-9]+)(?=[”\"」])"
+    r"|(?<![0-9A-Za-z.．])([0-9]+)(?=计划|工程|行动|战略|体系|模式|机制|方针|格局|布局|专项)"
+)
+"""Digits that name something (“863”计划, 236工程): the scanner skips them on both sides, and
+grounding checks them as names: the same digits must be in the evidence."""
 _CROSS_KIND = {"year": "number", "number": "year"}
 """The one pair of different kinds `_kind_compatible` may accept (2013年 and a bare 2013)."""
 _INERT = frozenset("。！？；")
 """Characters that no number pattern matches and no scanner rule looks at (see `_inner`)."""
-_UNIT_GROUPS = ({"人", "名", "位"}, {"个", "家"}, {"项", "个"}, {"次", "场"})
+_UNIT_GROUPS = (
+    {"人", "名", "位"},
+    {"个", "家"},
+    {"项", "个"},
+    {"次", "场"},
+    *({"个", c} for c in "支只座所处条台套种类批间栋幢株棵"),
+)
+"""Measure words that count the same things (37个 and 37支 teams; 12家 and 12项 stay apart)."""
 
 
 @cache
@@ -124,6 +158,14 @@ class ItemCheck:
     numbers: tuple[Mention, ...]
     reasons: tuple[str, ...]
     warnings: tuple[str, ...]
+    claims: tuple[Mention | None, ...] = ()
+    """Per mention of `numbers`: the item's approximate claim it grounds (突破千亿元 for
+    1286.4亿元), None where the item states the figure itself; empty when no claim is
+    approximate."""
+
+    def claim_of(self, i: int) -> Mention | None:
+        """The approximate claim grounded by `numbers[i]`, if any."""
+        return self.claims[i] if i < len(self.claims) else None
 
 
 @dataclass(frozen=True)
@@ -160,6 +202,28 @@ class GroundingSource:
     def _ends(self) -> list[int]:
         # mentions never overlap, so ends are sorted too
         return [m.end for m in self.mentions]
+
+    @cached_property
+    def _frames(self) -> dict[int, Frame]:
+        return {}
+
+    def frame_of(self, m: Mention) -> Frame:
+        """The claim frame of source mention `m`, read in its sentence (cached per sentence)."""
+        got = self._frames.get(id(m))
+        if got is not None:
+            return got
+        text = self.text
+        lo = m.start
+        while lo > 0 and text[lo - 1] not in _SENTENCE_END:
+            lo -= 1
+        hi = m.end
+        while hi < len(text) and text[hi] not in _SENTENCE_END:
+            hi += 1
+        ms = self.mentions_in(lo, hi)
+        found = frames(text, ms, lo, hi)
+        for k, mm in enumerate(ms):
+            self._frames[id(mm)] = found.get(k, EMPTY)
+        return self._frames.get(id(m), EMPTY)
 
     def mentions_in(self, start: int, end: int) -> tuple[Mention, ...]:
         """Mentions overlapping [start, end) (a quote may cut a figure's unit off)."""
@@ -322,11 +386,68 @@ def _units_agree(a: str, b: str) -> bool:
 
 
 def _approx_class(w: str) -> str:
+    w = qualifier(w)
     if w in _OVER:
         return "over"
     if w in _UNDER:
         return "under"
+    if w in _SOME:
+        return "some"
     return "about" if w else ""
+
+
+_BOUND_KINDS = {
+    ("number", "number"): 1.0,
+    ("percent", "percent"): 1.0,
+    ("percent", "fraction"): 100.0,
+    ("fraction", "fraction"): 1.0,
+    ("fraction", "percent"): 0.01,
+    ("multiple", "multiple"): 1.0,
+    ("percentage-point", "percentage-point"): 1.0,
+    ("rank", "ordinal"): 1.0,
+}
+"""(text kind, source kind) pairs a claimed bound compares, and the factor that puts the
+source's value in the text's terms (三成 against 三分之一: 33.3%)."""
+
+
+def _describe(b: Bounds, unit: str) -> str:
+    """A bound in words for a reask (大于1000亿元、小于2000亿元)."""
+    lo, lo_in, hi, hi_in = b
+    parts = []
+    if lo != -INF:
+        parts.append(f"{'不少于' if lo_in else '大于'}{_fmt(lo)}{unit}")
+    if hi != INF:
+        parts.append(f"{'不超过' if hi_in else '小于'}{_fmt(hi)}{unit}")
+    return "、".join(parts)
+
+
+def _fmt(v: float) -> str:
+    for mag, word in ((1e8, "亿"), (1e4, "万")):
+        if abs(v) >= mag:
+            return f"{v / mag:.6g}{word}"
+    return f"{v:.6g}"
+
+
+class _Frames:
+    """The frames of one item's text and of its source, read when a figure needs them."""
+
+    def __init__(self, source: GroundingSource, text: str, mentions: list[Mention]) -> None:
+        self.source = source
+        self.text = text
+        self.mentions = mentions
+        self._own: dict[int, Frame] | None = None
+
+    def text_frame(self, t: Mention) -> Frame:
+        if self._own is None:
+            f = frames(self.text, self.mentions, 0, len(self.text))
+            self._own = {id(self.mentions[k]): v for k, v in f.items()}
+        return self._own.get(id(t), EMPTY)
+
+    def conflict(self, t: Mention, s: Mention) -> str:
+        tf = self.text_frame(t)
+        if tf is EMPTY or not (tf.direction or tf.relation or tf.basis or tf.claim or tf.named):
+            return ""
+        return conflict(tf, self.source.frame_of(s), s.raw)
 
 
 def _rounds_to(t: Mention, s: Mention) -> bool:
@@ -346,9 +467,18 @@ def _pool_text(pool: tuple[Mention, ...], limit: int = 8) -> str:
 
 
 def _match_number(
-    t: Mention, pool: tuple[Mention, ...], where: str, allow_rounding: bool
+    t: Mention,
+    pool: tuple[Mention, ...],
+    where: str,
+    allow_rounding: bool,
+    ctx: _Frames | None = None,
+    evidence_text: str | None = None,
 ) -> tuple[Mention | None, str, str]:
-    """(grounding mention, warning, reason) for one text mention against a pool."""
+    """(grounding mention, warning, reason) for one text mention against a pool.
+
+    With `ctx`, a candidate whose frame the text contradicts (下降 for 增长, 占比 for 增长, the
+    other name of a 分别 list) does not ground it; an approximate claim (突破千亿, 百余家, 超过五成)
+    is grounded by a figure that satisfies its bound."""
     if t.kind == "redacted":
         key = t.raw.lower().replace(" ", "")
         for s in pool:
@@ -356,6 +486,13 @@ def _match_number(
                 return s, "", ""
         return None, "", f"占位符“{t.raw}”在{where}中找不到"
     cands = _candidates(t, pool)
+    frame_reason = ""
+    if cands and ctx is not None:
+        kept = [s for s in cands if not ctx.conflict(t, s)]
+        if not kept:
+            frame_reason = f"数字“{t.raw}”与{where}的表述不符：{ctx.conflict(t, cands[0])}"
+        cands = kept
+    qualifier_reason = ""
     if cands:
         unit = t.unit
         best = cands[0]
@@ -375,19 +512,43 @@ def _match_number(
                 best = s
                 break
         tc, sc = _approx_class(t.approx), _approx_class(best.approx)
-        if tc and sc and {tc, sc} == {"over", "under"}:
-            return None, "", f"数字“{t.raw}”改变了原文的限定词（{where}中为：{best.raw}）"
-        if sc and not tc:
+        tb = claimed_bounds(t)
+        if tc and sc and tc != sc and ({tc, sc} == {"over", "under"} or "some" in (tc, sc)):
+            qualifier_reason = f"数字“{t.raw}”改变了原文的限定词（{where}中为：{best.raw}）"
+        elif tc and not sc and tb is not None and best.value is not None and not within(best.value, tb):
+            qualifier_reason = f"数字“{t.raw}”加了原文没有的“{qualifier(t.approx)}”（原文为：{best.raw}）"
+        elif sc and not tc:
             return best, f"数字“{t.raw}”省略了原文的“{best.approx}”（原文为：{best.raw}）", ""
-        if tc and not sc:
+        elif tc and not sc:
             return best, f"数字“{t.raw}”加了原文没有的“{t.approx}”（原文为：{best.raw}）", ""
-        if best.unit != unit and unit and best.unit:
+        elif best.unit != unit and unit and best.unit:
             return best, f"数字“{t.raw}”的单位与原文“{best.raw}”写法不同", ""
-        return best, "", ""
+        else:
+            return best, "", ""
+    tb = claimed_bounds(t)
+    if tb is not None:
+        found, reason = _match_bound(t, tb, pool, where, ctx)
+        if found is not None:
+            return found, f"数字“{t.raw}”是近似表述，原文为“{found.raw}”", ""
+        if reason and not qualifier_reason and not frame_reason:
+            return None, "", reason
+    if qualifier_reason:
+        return None, "", qualifier_reason
+    if frame_reason:
+        return None, "", frame_reason
     if allow_rounding:
         for s in pool:
             if _rounds_to(t, s):
                 return s, f"数字“{t.raw}”是原文“{s.raw}”的近似值", ""
+    if (
+        evidence_text is not None
+        and t.kind == "number"
+        and t.value == 1
+        and t.unit
+        and t.raw.lstrip(" ").startswith(("1", "１"))
+        and _article_one(t, evidence_text)
+    ):
+        return None, "", ""  # 1次 for 一次: the scanner reads 一 before a measure word as a word
     same_value = [
         s
         for s in pool
@@ -412,6 +573,56 @@ def _match_number(
     return None, "", hint
 
 
+def _article_one(t: Mention, evidence_text: str) -> bool:
+    """Whether the evidence writes `t` (1 with a measure word) as 一 + that word (一次)."""
+    unit = t.raw.lstrip(" 1１").lstrip(" ")
+    i = evidence_text.find("一" + unit[:1]) if unit else -1
+    while i >= 0:
+        if i == 0 or evidence_text[i - 1] not in "零〇一二三四五六七八九十百千万亿两第":
+            return True
+        i = evidence_text.find("一" + unit[:1], i + 1)
+    return False
+
+
+def _match_bound(
+    t: Mention, tb: Bounds, pool: tuple[Mention, ...], where: str, ctx: _Frames | None
+) -> tuple[Mention | None, str]:
+    """(the pool figure that satisfies approximate claim `t`, or None; why not)."""
+    comparable: list[Mention] = []
+    for s in pool:
+        factor = _BOUND_KINDS.get((t.kind, s.kind))
+        if factor is None or s.value is None or not _units_agree(t.unit, s.unit):
+            continue
+        if s.kind == "ordinal" and s.unit not in ("名", "位", ""):
+            continue  # 第3批 is no place in a ranking
+        comparable.append(s)
+        sb = claimed_bounds(s)
+        if sb is None or _approx_class(s.approx) == "about":
+            ok = within(s.value * factor, tb)
+        else:
+            # a bound in the source grounds a looser claim only when the claim is written
+            # coarsely or is itself two-sided (上千 or 千余 for 1200余; not 1/4以上 for 1/3以上)
+            ok = (
+                is_coarse(t) or _two_sided(tb)
+            ) and contains(tb, (sb[0] * factor, sb[1], sb[2] * factor, sb[3]))
+        if ok and (ctx is None or not ctx.conflict(t, s)):
+            return s, ""
+    if not comparable:
+        return None, ""
+    return None, (
+        f"数字“{t.raw}”表示{_describe(tb, _unit_word(t))}，"
+        f"{where}中为：{_pool_text(tuple(comparable))}，不符"
+    )
+
+
+def _two_sided(b: Bounds) -> bool:
+    return b[0] != -INF and b[2] != INF
+
+
+def _unit_word(t: Mention) -> str:
+    return "%" if t.kind == "percent" else t.unit
+
+
 def _head(text: str, n: int = 18) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[:n] + "…"
@@ -426,12 +637,18 @@ def check_details(
     allow_rounding: bool = False,
 ) -> tuple[ItemCheck, tuple[Problem, ...]]:
     """`check_item` plus the failures one by one (the number as written, and the reason)."""
-    span, grounded, problems, warnings = _check(source, text, evidence, near, allow_rounding)
+    claims: dict[int, Mention] = {}
+    span, grounded, problems, warnings = _check(
+        source, text, evidence, near, allow_rounding, claims
+    )
     reasons: tuple[str, ...] = ()
     if problems:
         prefix = f"条目“{_head(text)}”："
         reasons = tuple(prefix + p.reason for p in problems)
-    check = ItemCheck(not reasons, span, tuple(grounded.values()), reasons, tuple(warnings))
+    per_number = tuple(claims.get(k) for k in grounded) if claims else ()
+    check = ItemCheck(
+        not reasons, span, tuple(grounded.values()), reasons, tuple(warnings), per_number
+    )
     return check, tuple(problems)
 
 
@@ -469,8 +686,10 @@ def _check(
     evidence: str | None,
     near: int | None,
     allow_rounding: bool,
+    claims: dict[int, Mention] | None = None,
 ) -> tuple[tuple[int, int] | None, dict[int, Mention], list[Problem], list[str]]:
-    """(evidence span, grounding mentions by identity, problems, warnings) of one item."""
+    """(evidence span, grounding mentions by identity, problems, warnings) of one item;
+    `claims` (if given) receives, by grounding mention identity, the approximate claims."""
     problems: list[Problem] = []
     warnings: list[str] = []
     # keyed by identity: pool mentions are distinct objects of one source (dataclass == is slow)
@@ -514,14 +733,25 @@ def _check(
             grounding = _first_alike(t, pool)
             grounded.setdefault(id(grounding), grounding)
         return span, grounded, problems, warnings
-    for t in scan(text):
-        found, warning, reason = _match_number(t, pool, where, allow_rounding)
+    mentions = scan(text)
+    ctx = _Frames(source, text, mentions)
+    evidence_text = source.text if span is None else source.text[span[0] : span[1]]
+    for t in mentions:
+        found, warning, reason = _match_number(
+            t, pool, where, allow_rounding, ctx, evidence_text
+        )
         if found is not None:
             grounded.setdefault(id(found), found)
             if warning:
                 warnings.append(warning)
-        else:
+            if claims is not None and claimed_bounds(t) is not None:
+                claims.setdefault(id(found), t)
+        elif reason:
             problems.append(Problem(t.raw, reason))
+    for nm in _NAMES.finditer(text):
+        digits = nm.group(1) or nm.group(2)
+        if not re.search(rf"(?<![0-9]){digits}(?![0-9])", evidence_text):
+            problems.append(Problem(digits, f"名称中的数字“{digits}”在{where}中找不到"))
     return span, grounded, problems, warnings
 
 

@@ -18,6 +18,7 @@ NumberKind = Literal[
     "range",
     "fraction",
     "ordinal",
+    "rank",
     "year",
     "date",
     "redacted",
@@ -34,7 +35,19 @@ class NumberMention(BaseModel):
     unit: str = ""
     kind: NumberKind
     span: tuple[int, int] = Field(description="[start, end) in the text as read")
-    approx: str = Field("", description="Approximation word (余, 多, 近, 约, 超, 逾) if any")
+    approx: str = Field(
+        "", description="Qualifier written with the figure (余, 多, 近, 约, 超过, 不超过, ...) if any"
+    )
     subject: str = Field(
         default="", description="What the figure is about: the phrase before it in the source (e.g. 高新技术企业)"
+    )
+    claim: str = Field(
+        "",
+        description="The item's approximate wording this figure grounds (突破千亿元 for "
+        "1286.4亿元), empty when the item states the figure itself",
+    )
+    bounds: tuple[float | None, float | None] | None = Field(
+        None,
+        description="The values the approximate claim allows, [low, high] (null for an open "
+        "end); null when the item states the figure itself",
     )
