@@ -34,6 +34,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
     "figures": [
         *_DOC_KEYS, ("section", "str"), ("item_position", "int"), ("subject", "str"),
         ("raw", "str"), ("value", "float"), ("unit", "str"), ("kind", "str"), ("approx", "str"),
+        ("claim", "str"), ("bound_low", "float"), ("bound_high", "float"),
         ("span_start", "int"), ("span_end", "int"), ("evidence", "str"),
     ],
     "rejected": [
@@ -73,10 +74,12 @@ class Tables:
                     "warnings": "; ".join(item.warnings),
                 })
                 for n in item.numbers:
+                    low, high = n.bounds if n.bounds else (None, None)
                     self.rows["figures"].append({
                         **keys, "section": section, "item_position": pos, "subject": n.subject,
                         "raw": n.raw, "value": n.value, "unit": n.unit, "kind": n.kind,
-                        "approx": n.approx, "span_start": n.span[0], "span_end": n.span[1],
+                        "approx": n.approx, "claim": n.claim, "bound_low": low, "bound_high": high,
+                        "span_start": n.span[0], "span_end": n.span[1],
                         "evidence": item.evidence,
                     })
         for r in summary.rejected:

@@ -127,7 +127,9 @@ MIGRATIONS: dict[int, str] = {
         it.position AS item_position, json_extract(n.value, '$.subject') AS subject,
         json_extract(n.value, '$.raw') AS raw, json_extract(n.value, '$.value') AS value,
         json_extract(n.value, '$.unit') AS unit, json_extract(n.value, '$.kind') AS kind,
-        json_extract(n.value, '$.approx') AS approx,
+        json_extract(n.value, '$.approx') AS approx, json_extract(n.value, '$.claim') AS claim,
+        json_extract(n.value, '$.bounds[0]') AS bound_low,
+        json_extract(n.value, '$.bounds[1]') AS bound_high,
         json_extract(n.value, '$.span[0]') AS span_start, json_extract(n.value, '$.span[1]') AS span_end,
         it.evidence
     FROM summary_items it JOIN json_each(it.item_json, '$.numbers') n;
