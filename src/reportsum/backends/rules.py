@@ -66,7 +66,8 @@ _STRONG_ACHIEVED = re.compile(
 _MEASURE = re.compile(
     r"加强|加強|推进|推進|实施|實施|组织|組織|开展|開展|建立|完善|召开|召開|制定|出台|举办|舉辦|引导|"
     r"鼓励|強化|强化|深化|落实|落實|培育|推动|推動|注重|坚持|堅持|加大|设立|成立|修订|征集|宣传|培训|"
-    r"動員|动员|走访|辅导|申报|部署|搭建|打造|引进|聘请|扶持|健全|创建|實行|实行|抓"
+    r"動員|动员|走访|辅导|申报|部署|搭建|打造|引进|聘请|扶持|健全|创建|實行|实行|抓|保证|优先|设立|選派|选派|上线|"
+    r"纳入|安排|召开|投入"
 )
 _PROBLEM = re.compile(
     r"不足|薄弱|不高|较少|較少|难以|難以|有待|不够|不夠|瓶颈|瓶頸|短板|滞后|制约|缺乏|不强|偏低|"
@@ -81,6 +82,51 @@ _PROBLEM_SOLVED = re.compile(r"解决|解決|克服|缓解|緩解|破解|针对|
 _PLAN = re.compile(
     r"下一步|明年|今后|(?<!必)将(?:继续|进一步|着力|加快|加大|重点|全力|积极|大力|努力)|"
     r"要(?:进一步|继续|加快|着力)|力争|计划(?:于|在|到)|拟"
+)
+# How Chinese reports mark time and role (issue 15). A clause's role is read from these
+# markers first; the enclosing heading is a prior that a clear marker overrides.
+# completed: the work is done and counted.
+_COMPLETED = re.compile(
+    r"已(?!经成为|成为)|已经|完成了|实现了|达到了|取得了|获评|荣获|累计|累計|截至|截止|"
+    r"同比|比上年|比去年|较上年|全年(?:共|累计)?(?:完成|实现|新增|认定|引进)|共(?:计)?(?:完成|新增|获|申请|引进|签约)"
+)
+# intended: a target or an intention for the coming period.
+_INTENDED = re.compile(
+    r"下一步|明年|今后|力争|(?<![必即])将(?:继续|进一步|着力|加快|加大|重点|全力|积极|大力|努力|围绕|以|在|按照|"
+    r"实现|建成|完成|启动|开展|推进|持续|全面|深入|不断|坚持|紧紧|举|重点|突出|争取|组织|实施|加强)|确保|争取(?!上级|到位|资金|省|市|国家)|拟|"
+    r"计划(?:于|在|到|用|新增|实施|建设|完成)|目标(?:是|为)|不少于|(?<![需主重必])要(?=进一步|继续|加快|着力|加大|把|以|在|坚持|全力|切实|大力|积极|深入|全面)"
+)
+# action: what the office did, at the head of the clause (after a short subject and adverbs).
+_ACTION_HEAD = re.compile(
+    r"^[^，,；;：:]{0,10}?(?:积极|认真|大力|全面|深入|先后|还|共|全年|主动|及时|专门|相继|广泛|着力|重点|"
+    r"多次|定期|每年|每月|每季度|继续|进一步|切实|扎实|精心|成功|专题|牵头|联合|共同)*"
+    r"(?:开展|組織|组织|举办|舉辦|召开|召開|实施|實施|出台|推行|设立|設立|建立|成立|制定|修订|走访|"
+    r"选派|聘请|签订|宣传|培训|引进|上线|组建|印发|下发|编制|启动|搭建|举行|邀请|协助|帮助|动员|"
+    r"指导|兑现|安排|落实|坚持|推进|推动|加强|强化|深化|完善|健全|优化|抓|发放|争取|申报|"
+    r"召集|部署|筹办|承办|主办|配合|督促|检查|整合|创新|建设|打造|构建|实行|落地|引导|鼓励|支持|"
+    r"扶持|保证|保障|投入|资助|奖励|表彰|调处|查处|受理|办理|评审|审核|考核|纳入|将)"
+)
+# organising verbs: a clause headed by one is a measure even with figures (组织申报了…,
+# 设立总规模5亿元的基金), unless it reports growth or an award.
+_ORGANISE_HEAD = re.compile(
+    r"^[^，,；;：:]{0,10}?(?:积极|认真|大力|全面|深入|先后|还|共|全年|主动|及时|专门|相继|广泛|着力|重点|"
+    r"多次|定期|每年|每月|每季度|继续|进一步|切实|扎实|精心|专题|牵头|联合|共同|再次|公开)*"
+    r"(?:组织|組織|开展|開展|举办|舉辦|召开|召開|举行|承办|主办|走访|宣传|培训|动员|邀请|发放|兑现|设立|設立|"
+    r"安排|出台|印发|制定|修订|推行|选派|聘请|成立|组建|签订|征集|开办|上线|资助)"
+)
+_GROWTH = re.compile(r"增长|增長|同比|比上年|比去年|提高|提升|获批|荣获|评为|評為|认定为|被认定")
+# counted activities (培训N期、N人次, 走访N家次): counts of what was done, not results.
+_ACTIVITY_FIGURE = re.compile(
+    r"(?:\d+(?:\.\d+)?|[xX]{1,4})\s*(?:余|多)?\s*(?:万)?(?:人次|家次|场次|次|期|场|轮|批次|课时|班)"
+)
+# Not items: preambles, principles and context statements without a figure of their own.
+_PREAMBLE = re.compile(
+    r"在.{0,40}(?:领导|領導|指导|指導|关心|關心|支持|帮助)下|取得了?(?:较好|显著|明显|新的|良好|长足)?的?(?:成绩|成效|进展)$|"
+    r"始终把.{0,20}(?:放在|作为)|必须|(?:紧紧)?围绕.{0,40}(?:中心|主线|主题|目标|要求)|"
+    r"以.{0,40}为(?:抓手|主线|重点|核心|引领|统领|指导)|坚持.{0,30}(?:主线|方针|理念)|"
+    r"是.{0,30}(?:重要|关键|根本|第一|必然|前提|基础)|正处于|势在必行|"
+    r"抓好[一二三四五六七八九十两几]+(?:方面|项|个方面)|突出“|做好“|^(?:如|例如|比如)(?!期)|"
+    r"^其中(?:的)?(?:一些|部分|有的)|^(?:一方面|另一方面)"
 )
 _BOILERPLATE = re.compile(
     r"文档|文檔|下载|VIP|版权|本站|网站|會員|会员|投稿|来源于|欢迎|點擊|点击|收藏|评论|关注|http|www\.|"
@@ -218,34 +264,55 @@ def _continues_on_line(text: str, end: int) -> bool:
 
 
 def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
-    """The section and score of one clause, or None when it says nothing worth listing."""
+    """The section and score of one clause, or None when it says nothing worth listing.
+
+    The clause's own markers of time and role decide first (difficulty, intention, a counted
+    activity, a completed result); the heading it sits under is the prior when they are silent
+    and tips the balance when they conflict weakly.
+    """
     figures = len(_FIGURE.findall(piece))
+    activity = len(_ACTIVITY_FIGURE.findall(piece))
+    results = max(figures - activity, 0)
     achieved = len(_ACHIEVED.findall(piece))
     strong = _STRONG_ACHIEVED.search(piece) is not None
     measures = len(_MEASURE.findall(piece))
+    action_head = _ACTION_HEAD.match(piece) is not None
     problem = _PROBLEM.search(piece) is not None
     shortfall = _PROBLEM_STRONG.search(piece) is not None and not _PROBLEM_SOLVED.search(piece)
-    plan = _PLAN.search(piece) is not None
+    completed = _COMPLETED.search(piece) is not None or re.search(r"了", piece) is not None
+    intended = (_INTENDED.search(piece) is not None or _PLAN.search(piece) is not None) and not (
+        re.search(r"已|了", piece)
+    )
     length_fit = 1.0 if 15 <= len(piece) <= 90 else (-1.0 if len(piece) > 160 else 0.0)
+
+    if not figures and not strong and _PREAMBLE.search(piece):
+        return None
 
     def ach() -> float:
         return 2.0 * min(figures, 3) + min(achieved, 3) + (2.0 if strong else 0.0) + length_fit
 
     def mea() -> float:
-        return min(measures, 3) + 0.5 * min(figures, 2) + length_fit
+        return min(measures, 3) + 0.5 * min(figures, 2) + (1.0 if action_head else 0.0) + length_fit
 
     if hint == "problems":
         return "problems", 1.0 + problem + length_fit
-    if hint == "plans":
-        return "plans", 1.0 + plan + 0.5 * min(figures, 2) + length_fit
+    if hint == "plans" and not (completed and not intended and (figures or strong)):
+        return "plans", 1.0 + intended + 0.5 * min(figures, 2) + length_fit
     if shortfall and figures == 0 and not strong:
         return "problems", 1.0 + length_fit
-    if plan and not strong and not re.search(r"已|了", piece):
-        return "plans", 1.0 + plan + length_fit
-    if hint == "measures" and not strong and (measures or figures):
-        # Under a 做法/措施 heading, what was done with its counts is a measure.
+    if intended and not strong:
+        return "plans", 1.0 + intended + 0.5 * min(figures, 2) + length_fit
+    # an organising verb at the head (组织申报了…, 设立…基金), a counted activity (开展培训4次,
+    # 参训660人次) or an action with no result figure
+    if _ORGANISE_HEAD.match(piece) and not _GROWTH.search(piece):
+        return "measures", mea() + (0.5 if hint == "measures" else 0.0)
+    if action_head and not strong and (activity or not results) and (measures or activity):
+        return "measures", mea() + (0.5 if hint == "measures" else 0.0)
+    if hint == "measures" and not strong and (measures or figures) and not (
+        results and completed
+    ):
         return "measures", mea() + 0.5
-    if (figures and achieved) or figures >= 2 or strong:
+    if (figures and (achieved or completed)) or results >= 2 or strong:
         return "achievements", ach()
     if hint == "achievements" and (figures or achieved):
         return "achievements", ach() - 1.0

@@ -35,9 +35,12 @@ _MARKER = re.compile(
 _LEVELS = {"l1": 1, "l2": 2, "l3": 3, "l4": 4, "l5": 5, "l6": 6}
 _SEPARATOR = re.compile(r"[ \t\u3000:：、.．]*")
 # A title ends at a line break, a sentence or clause end, a colon, a gap of spaces, or where an
-# Arabic marker is glued to it ("一、2019年工作总结1.积极培育…" lost its line break).
+# Arabic marker, an enumeration (一是) or a sub-heading is glued to it ("一、2019年工作总结1.积极培育…"
+# lost its line break).
 _TITLE_END = re.compile(
     r"[\n\r。！？!?：:；;]|[ \t\u3000]|(?<=[\u4e00-\u9fff])\d{1,2}[.．、](?=[\u4e00-\u9fff])"
+    # a glued enumeration or sub-heading ("三、存在的不足一是…", "一、工作成效(一)…")
+    rf"|(?<=[\u4e00-\u9fff])(?=一是|[（(][{_CN}]{{1,3}}[）)])"
 )
 _ENUMERATION = re.compile(rf"[ \t\u3000]*(?:[{_CN}]是|首先|其次|再次|最后)")
 _PROSE_PUNCT = re.compile(r"[，,、；;]")
