@@ -105,8 +105,12 @@ def test_caps_each_section_by_score():
     lines[7] = "第8批企业通过认定,新增高新技术企业8家,同比增长20%,累计达到160家。"
     text = "\n".join(lines)
     got = extract_candidates(text, max_items=5)
-    assert len(got) == 5
-    assert any("累计达到160家" in c.text for c in got), "the item with most figures scores highest"
+    kept = [c for c in got if not c.minor]
+    assert len(kept) == 5
+    assert any("累计达到160家" in c.text for c in kept), "the item with most figures scores highest"
+    # the rest is ranked out, not lost: minor candidates after the kept ones
+    assert len(got) == 30 and all(c.minor for c in got[5:])
+    assert len(extract_candidates(text, max_items=5, all_items=True)) == 30
 
 
 def test_backend_extract_maps_items_to_chunks():

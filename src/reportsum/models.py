@@ -78,6 +78,13 @@ class SummaryItem(_Strict):
     warnings: list[str] = Field(default_factory=list)
 
 
+class MinorItem(SummaryItem):
+    """A grounded item ranked out of the four sections by the salience cap of a long report:
+    kept apart (with the section it would have gone to) so nothing is lost."""
+
+    section: str
+
+
 class RejectedItem(_Strict):
     """An item that failed grounding: never part of the four sections."""
 
@@ -128,6 +135,10 @@ class DocumentSummary(_Strict):
     measures: list[SummaryItem] = Field(default_factory=list)
     problems: list[SummaryItem] = Field(default_factory=list)
     plans: list[SummaryItem] = Field(default_factory=list)
+    minor: list[MinorItem] = Field(
+        default_factory=list,
+        description="Grounded items ranked out by the salience cap (long reports); --all-items keeps them in their sections",
+    )
     rejected: list[RejectedItem] = Field(default_factory=list)
 
     def section(self, name: str) -> list[SummaryItem]:

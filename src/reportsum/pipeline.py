@@ -21,11 +21,13 @@ from typing import Any, TypeVar
 from reportsum.backends.base import Backend, BackendResult
 from reportsum.grounding.ground import GroundingSource, check_item
 from reportsum.grounding.numbers import claim_fields
+from reportsum.grounding.slogans import NOT_FIGURE_KINDS, is_slogan_numeral, slogan_spans
 from reportsum.models import (
     SECTIONS,
     DocumentInfo,
     DocumentSummary,
     FileSummary,
+    MinorItem,
     NumberMention,
     RejectedItem,
     RunInfo,
@@ -149,10 +151,13 @@ def _run_info(backend: Backend, result: BackendResult) -> RunInfo:
 def ground_result(
     part: DocPart, result: BackendResult, grounding: GroundingSource
 ) -> tuple[dict[str, list[SummaryItem]], list[RejectedItem]]:
-    """Check every candidate; grounded ones become items, the others rejections."""
+    """Check every candidate; grounded ones become items, the others rejections.
+
+    Grounded minor candidates (ranked out by a salience cap) go under the key "minor"."""
     text: MappedText = part.text
-    sections: dict[str, list[SummaryItem]] = {s: [] for s in SECTIONS}
+    sections: dict[str, list[SummaryItem]] = {s: [] for s in (*SECTIONS, "minor")}
     rejected = list(result.rejected)
+    slogans = slogan_spans(grounding.text)
     for cand in result.candidates:
         if cand.section not in sections:
             rejected.append(
@@ -187,6 +192,9 @@ def ground_result(
             previous = (m.end, subjects[m.start])
         numbers = []
         for i, m in enumerate(check.numbers):
+            # slogan and ordinal numerals (五年来, 二十届, 第五届) are not the item's figures
+            if m.kind in NOT_FIGURE_KINDS or is_slogan_numeral(grounding.text, m.start, m.end, spans=slogans):
+                continue
             numbers.append(NumberMention(
                 raw=m.raw,
                 value=m.value,
@@ -197,15 +205,17 @@ def ground_result(
                 subject=subjects[m.start],
                 **claim_fields(check.claim_of(i)),
             ))
-        sections[cand.section].append(
-            SummaryItem(
-                text=cand.text.strip(),
-                evidence=text.text[s:e],
-                span=text.span_to_original(s, e),
-                numbers=numbers,
-                warnings=list(check.warnings),
-            )
+        fields = dict(
+            text=cand.text.strip(),
+            evidence=text.text[s:e],
+            span=text.span_to_original(s, e),
+            numbers=numbers,
+            warnings=list(check.warnings),
         )
+        if cand.minor:
+            sections["minor"].append(MinorItem(section=cand.section, **fields))  # type: ignore[arg-type]
+        else:
+            sections[cand.section].append(SummaryItem(**fields))  # type: ignore[arg-type]
     return {k: merge_items(v) for k, v in sections.items()}, merge_rejected(rejected)
 
 
@@ -252,6 +262,7 @@ async def summarise_part(
         measures=sections["measures"],
         problems=sections["problems"],
         plans=sections["plans"],
+        minor=[m for m in sections["minor"] if isinstance(m, MinorItem)],
     )
 
 

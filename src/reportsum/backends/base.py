@@ -27,6 +27,8 @@ class Candidate:
     evidence: str
     chunk_index: int = 0
     hint: int | None = None
+    minor: bool = False
+    """Ranked out of the four sections by the salience cap: kept in the summary's `minor` list."""
 
 
 @dataclass

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reportsum.backends.base import BackendResult, Candidate
+from reportsum.grounding.slogans import slogan_spans
 from reportsum.stages.sentences import Heading, find_headings, sentence_spans
 from reportsum.stages.split import is_signature
 
@@ -47,6 +48,19 @@ _HEADING_SECTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("measures", re.compile(r"措施|做法|举措|舉措|主要工作")),
 )
 
+# Parts of a long report (issue 19), read from a heading of up to _MAX_PART_TITLE characters:
+# the review part, the problems paragraph, the plan part. A clause's prior comes from the part
+# it sits in; a plan or problems part outranks a 措施/成效 sub-heading inside it.
+_MAX_PART_TITLE = 24
+_PART_SECTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("measures", re.compile(r"整改")),
+    ("problems", re.compile(r"存在的?(?:主要)?问题|存在的?不足|困难和问题|问题和不足|不足和问题|短板|差距和不足|困難")),
+    ("achievements", re.compile(r"完成情况|完成情況|工作回顾|工作回顧|回顾|回顧|工作总结|工作總結|主要成效|主要成绩|取得的成")),
+    ("plans", re.compile(
+        r"工作安排|重点工作|重點工作|工作打算|工作思路|工作计划|工作計劃|主要目标|目标任务|预期目标|总体要求|"
+        r"下一步|明年|今年|十五五|工作要点|工作要點|发展规划|努力方向|工作设想|工作目标|工作目標"
+    )),
+)
 _UNIT = (
     r"(?:%|％|‰|个百分点|倍|[万亿千百]*(?:元|人次|人|家|项|項|件|个|個|次|名|只|册|份|吨|噸|台|套|篇|所|"
     r"期|亩|畝|届|屆|批|条|條|起|户|戶|村|种|種|支|座|平方米|千瓦|kwh|KW)|[万亿萬億])"
@@ -81,7 +95,7 @@ _PROBLEM_STRONG = re.compile(
 _PROBLEM_SOLVED = re.compile(r"解决|解決|克服|缓解|緩解|破解|针对|針對|补足|弥补|补齐|为了|为此|面对")
 _PLAN = re.compile(
     r"下一步|明年|今后|(?<!必)将(?:继续|进一步|着力|加快|加大|重点|全力|积极|大力|努力)|"
-    r"要(?:进一步|继续|加快|着力)|力争|计划(?:于|在|到)|拟"
+    r"要(?:进一步|继续|加快|着力)|力争|计划(?:于|在|到)|拟(?:于|在|用)"
 )
 # How Chinese reports mark time and role (issue 15). A clause's role is read from these
 # markers first; the enclosing heading is a prior that a clear marker overrides.
@@ -93,7 +107,7 @@ _COMPLETED = re.compile(
 # intended: a target or an intention for the coming period.
 _INTENDED = re.compile(
     r"下一步|明年|今后|力争|(?<![必即])将(?:继续|进一步|着力|加快|加大|重点|全力|积极|大力|努力|围绕|以|在|按照|"
-    r"实现|建成|完成|启动|开展|推进|持续|全面|深入|不断|坚持|紧紧|举|重点|突出|争取|组织|实施|加强)|确保|争取(?!上级|到位|资金|省|市|国家)|拟|"
+    r"实现|建成|完成|启动|开展|推进|持续|全面|深入|不断|坚持|紧紧|举|重点|突出|争取|组织|实施|加强)|确保|拟(?:于|在|用|新建|建设|开展|实施|启动)|"
     r"计划(?:于|在|到|用|新增|实施|建设|完成)|目标(?:是|为)|不少于|(?<![需主重必])要(?=进一步|继续|加快|着力|加大|把|以|在|坚持|全力|切实|大力|积极|深入|全面)"
 )
 # action: what the office did, at the head of the clause (after a short subject and adverbs).
@@ -114,7 +128,7 @@ _ORGANISE_HEAD = re.compile(
     r"(?:组织|組織|开展|開展|举办|舉辦|召开|召開|举行|承办|主办|走访|宣传|培训|动员|邀请|发放|兑现|设立|設立|"
     r"安排|出台|印发|制定|修订|推行|选派|聘请|成立|组建|签订|征集|开办|上线|资助)"
 )
-_GROWTH = re.compile(r"增长|增長|同比|比上年|比去年|提高|提升|获批|荣获|评为|評為|认定为|被认定")
+_GROWTH = re.compile(r"增长|增長|同比|比上年|比去年|获批|荣获|评为|評為|认定为|被认定")
 # counted activities (培训N期、N人次, 走访N家次): counts of what was done, not results.
 _ACTIVITY_FIGURE = re.compile(
     r"(?:\d+(?:\.\d+)?|[xX]{1,4})\s*(?:余|多)?\s*(?:万)?(?:人次|家次|场次|次|期|场|轮|批次|课时|班)"
@@ -128,11 +142,24 @@ _PREAMBLE = re.compile(
     r"抓好[一二三四五六七八九十两几]+(?:方面|项|个方面)|突出“|做好“|^(?:如|例如|比如)(?!期)|"
     r"^其中(?:的)?(?:一些|部分|有的)|^(?:一方面|另一方面)"
 )
+# Political formulas and slogans (issue 19): a clause built on one and without a figure of
+# its own is not an item; with a figure it ranks lower. Listed in the README.
+FORMULA_PATTERNS: tuple[str, ...] = (
+    r"习近平|新时代中国特色社会主义|党的二十|二十届|十九届|党中央|两个确立|两个维护|四个意识|四个自信|四个全面|五位一体",
+    r"八项规定|“四风”|四风|一岗双责|全面从严治党|从严治党|党风廉政|廉洁自律|清正廉洁|为民务实|政治站位|政治判断力|政治领悟力|"
+    r"政治执行力|初心使命|主题教育|理论学习|民主生活会|第一议题|意识形态",
+    r"稳中求进|以进促稳|先立后破|守正创新|中国式现代化|以人民为中心|新发展理念|新发展格局|高质量发展(?!.{0,4}[\d])|"
+    r"总基调|人民满意|获得感|幸福感|安全感|实干担当|真抓实干|担当作为|勇毅前行|砥砺奋进|奋勇争先|开拓进取|凝心聚力|团结奋斗",
+    r"同志们|各位代表|致以|衷心感谢|热烈祝贺|表示感谢|请予审议|提请.{0,10}审议|请各位.{0,8}(?:委员|代表)",
+)
+_FORMULA = re.compile("|".join(f"(?:{p})" for p in FORMULA_PATTERNS))
 _BOILERPLATE = re.compile(
     r"文档|文檔|下载|VIP|版权|本站|网站|會員|会员|投稿|来源于|欢迎|點擊|点击|收藏|评论|关注|http|www\.|"
     r"\.com|\.docx?\b|\.pdf\b|全文共|未完|省略|文章标题|热门文章|上传|付费|举报|如下[:：]?$"
 )
-_LEAD_IN = re.compile(r"(?:总结|總結|汇报|匯報|报告|報告)如下|现将|現將")
+_LEAD_IN = re.compile(
+    r"(?:总结|總結|汇报|匯報|报告|報告)如下|现将|現將|主要表现在|表现在以下|具体如下|主要有以下|情况如下|重点抓好以下"
+)
 # "一是强化政策引导。": an enumerated sub-heading; the sentences after it carry the content.
 _ENUM_TITLE = re.compile(r"^\s*[一二三四五六七八九十]+是[^，,；;：:\d]{2,12}[。：:]?\s*$")
 _DOC_TITLE = re.compile(
@@ -144,6 +171,8 @@ _LEADING_ADVERBIAL = re.compile(
     r"(?:今年以来|今年上半年|上半年|下半年|今年|去年|全年|近年来|近两年来|一年来|目前|截至目前|截止目前|"
     r"同时|此外|另外|其中|[\dxX]{2,4}年(?:以来)?|\d{1,2}月(?:份)?)[，,]"
 )
+# A generic intention or principle at the head of a clause (坚持…, 持续推进…, 不断完善…).
+_GENERIC_HEAD = re.compile(r"^(?:坚持|持续|深入|不断|加快|着力|全面|进一步|大力|积极|努力|切实|始终|更加|统筹|扎实)")
 _EDGE = "，,。；;：:、 \t\n\u3000！？!?"
 _LIST_MARKER = re.compile(r"(?:\d{1,2}[、.．]|[（(]\d{1,2}[）)])(?!\d)")
 # A comma before a phrase that opens with one of these continues the same statement
@@ -161,6 +190,7 @@ class _Piece:
     end: int
     section: str
     score: float
+    salience: float = 0.0
 
 
 def _cjk(s: str) -> int:
@@ -174,17 +204,36 @@ def _heading_section(heading: Heading) -> str | None:
     """The section a heading's title names, if it is short enough to be a section label.
 
     Report titles (level 0, or 第N篇) name one only when they aren't a summary: "五年规划"
-    is all plans, "年度工作总结和明年工作打算" is not."""
+    is all plans, "年度工作总结和明年工作打算" is not. Part headings of long reports
+    ("2025年工作回顾", "2026年工作总体要求和主要目标", "存在的不足") name one up to
+    `_MAX_PART_TITLE` characters."""
     title = heading.title
     if heading.level <= 1:
         if _REPORT_WORDS.search(title):
             return None
-    elif len(title) > _MAX_HEADING_TITLE:
-        return None
+    else:
+        if len(title) <= _MAX_PART_TITLE:
+            for section, pattern in _PART_SECTIONS:
+                if pattern.search(title):
+                    return section
+        if len(title) > _MAX_HEADING_TITLE:
+            return None
     for section, pattern in _HEADING_SECTIONS:
         if pattern.search(title):
             return section
     return None
+
+
+def _hint(stack: Sequence[Heading]) -> str | None:
+    """The section prior of the innermost heading naming one; a plans or problems part
+    above it wins over a 措施/成效 sub-heading (a 保障措施 under 2026年工作安排 is plans)."""
+    named = [sec for sec in (_heading_section(x) for x in reversed(stack)) if sec]
+    if not named:
+        return None
+    for outer in named[1:]:
+        if outer in ("plans", "problems") and named[0] in ("measures", "achievements"):
+            return outer
+    return named[0]
 
 
 def _is_doc_title(text: str, s: int, e: int) -> bool:
@@ -263,6 +312,41 @@ def _continues_on_line(text: str, end: int) -> bool:
     return bool(rest) and rest[0] != "\n"
 
 
+def _without_slogans(piece: str) -> str:
+    """`piece` with slogan and formula numerals blanked (五年来, 二十届, 八项规定 are not figures)."""
+    spans = slogan_spans(piece)
+    if not spans:
+        return piece
+    out = list(piece)
+    for a, b in spans:
+        out[a:b] = "　" * (b - a)
+    return "".join(out)
+
+
+def _salience(piece: str, section: str) -> float:
+    """How much an analyst would cite this item: concrete figures, named projects and places,
+    concrete actions; against formulas, slogans and generic intentions."""
+    bare = _without_slogans(piece)
+    figures = len(_FIGURE.findall(bare)) + len(re.findall(r"\d+(?:\.\d+)?\s*(?:亿|万)?元|\d+(?:\.\d+)?%", bare))
+    named = len(re.findall(r"[“《「][^”》」]{2,30}[”》」]", bare))
+    score = min(figures, 4) * 1.5 + min(named, 2) * 0.5
+    if _STRONG_ACHIEVED.search(piece):
+        score += 1.5
+    if _ACTION_HEAD.match(piece):
+        score += 0.5
+    if section == "problems":
+        score += 2.0
+    elif section == "measures":
+        score += 1.0  # a concrete action with its counts is cited as often as a result
+    if _FORMULA.search(piece):
+        score -= 2.0
+    if not figures and not named and _GENERIC_HEAD.match(piece):
+        score -= 1.0
+    n = len(piece)
+    score += 0.5 if 15 <= n <= 90 else (-1.0 if n > 140 or n < 10 else 0.0)
+    return score
+
+
 def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
     """The section and score of one clause, or None when it says nothing worth listing.
 
@@ -270,8 +354,9 @@ def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
     activity, a completed result); the heading it sits under is the prior when they are silent
     and tips the balance when they conflict weakly.
     """
-    figures = len(_FIGURE.findall(piece))
-    activity = len(_ACTIVITY_FIGURE.findall(piece))
+    bare = _without_slogans(piece)
+    figures = len(_FIGURE.findall(bare))
+    activity = len(_ACTIVITY_FIGURE.findall(bare))
     results = max(figures - activity, 0)
     achieved = len(_ACHIEVED.findall(piece))
     strong = _STRONG_ACHIEVED.search(piece) is not None
@@ -285,7 +370,7 @@ def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
     )
     length_fit = 1.0 if 15 <= len(piece) <= 90 else (-1.0 if len(piece) > 160 else 0.0)
 
-    if not figures and not strong and _PREAMBLE.search(piece):
+    if not figures and not strong and (_PREAMBLE.search(piece) or _FORMULA.search(piece)):
         return None
 
     def ach() -> float:
@@ -329,13 +414,22 @@ def _candidate_pieces(text: str) -> list[_Piece]:
     stack: list[Heading] = []
     k = 0
     pieces: list[_Piece] = []
+    lead = 0  # clauses since the last heading or paragraph start (headline figures come first)
+    plan_line = -1  # the line a plan frame (力争…) was opened in: it spreads over the run of targets
     for s, e in sentence_spans(text):
+        line = text.count("\n", 0, s) if plan_line >= 0 else 0
+        if plan_line >= 0 and line != plan_line:
+            plan_line = -1
         while k < len(headings) and headings[k].start <= s:
             h = headings[k]
             while stack and stack[-1].level >= h.level:
                 stack.pop()
             stack.append(h)
             k += 1
+            lead = 0
+            plan_line = -1
+        if s == 0 or text[s - 1] == "\n":
+            lead = 0
         if _is_doc_title(text, s, e):
             stack[:] = [Heading(s, e, 0, "", text[s:e].strip())]
             continue
@@ -351,9 +445,7 @@ def _candidate_pieces(text: str) -> list[_Piece]:
             or is_signature(sentence)
         ):
             continue
-        hint = next(
-            (sec for sec in (_heading_section(x) for x in reversed(stack)) if sec), None
-        )
+        hint = _hint(stack)
         for a, b in _clauses(text, s, e):
             piece = text[a:b]
             n = _cjk(piece)
@@ -365,38 +457,102 @@ def _candidate_pieces(text: str) -> list[_Piece]:
             section, score = verdict
             if n < _MIN_CJK and not (section == "problems" and _PROBLEM.search(piece)):
                 continue
-            pieces.append(_Piece(a, b, section, score))
+            if section == "plans" and hint != "plans":
+                plan_line = text.count("\n", 0, a)
+            elif (
+                plan_line >= 0
+                and section in ("achievements", "measures")
+                and not _COMPLETED.search(piece)
+                and not re.search(r"已|了", piece)
+            ):
+                section = "plans"  # the next targets of a 力争… run
+            salience = _salience(piece, section) + (1.5 if lead == 0 else 0.5 if lead == 1 else 0.0)
+            if re.match(r"其中|从.{1,6}看|分别", piece):
+                salience -= 1.5
+            lead += 1
+            pieces.append(_Piece(a, b, section, score, salience))
     return pieces
 
 
 def section_cap(text: str, max_items: int = 12, *, chars_per_item: int = 120) -> int:
-    """Items kept per section: `max_items`, or one per `chars_per_item` of a long report
-    (analysts list about that many in dense reports)."""
+    """Items kept per section of a short report: `max_items`, or one per `chars_per_item` of a
+    dense one (analysts list about that many in dense reports)."""
     return max(max_items, len(text) // chars_per_item)
 
 
+LONG_REPORT = 6000
+"""Reports this long (characters) are summarised by parts with a salience cap."""
+CHARS_PER_ITEM = 250
+"""A long report's part keeps about one item per this many characters (more when it states
+more concrete figures than that: see `part_cap`)."""
+_MAX_PROBLEMS_PER_PART = 10
+
+
+def _parts(text: str) -> list[int]:
+    """Start offsets of a long report's top-level parts (its outermost numbered headings)."""
+    headings = [h for h in find_headings(text) if h.level >= 2]
+    if not headings:
+        return [0]
+    top = min(h.level for h in headings)
+    return [0, *(h.start for h in headings if h.level == top)]
+
+
+def part_cap(part_chars: int, figure_items: int) -> int:
+    """Items a part of a long report keeps: one per `CHARS_PER_ITEM` characters, and never
+    fewer than half its items with a concrete figure (at least one)."""
+    return max(1, round(part_chars / CHARS_PER_ITEM))
+
+
+def _select(text: str, pieces: list[_Piece], max_items: int) -> tuple[list[_Piece], list[_Piece]]:
+    """(kept, minor): a short report keeps each section's best `section_cap` clauses; a long
+    one keeps the most salient clauses of each part up to `part_cap`, problems apart."""
+    if len(text) < LONG_REPORT:
+        kept: list[_Piece] = []
+        minor: list[_Piece] = []
+        for section in ("achievements", "measures", "problems", "plans"):
+            mine = sorted((p for p in pieces if p.section == section), key=lambda p: (-p.score, p.start))
+            cap = section_cap(text, max_items)
+            kept.extend(mine[:cap])
+            minor.extend(mine[cap:])
+        return kept, minor
+    starts = _parts(text)
+    bounds = [*starts, len(text)]
+    kept, minor = [], []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        mine = [p for p in pieces if a <= p.start < b]
+        problems = sorted((p for p in mine if p.section == "problems"), key=lambda p: (-p.salience, p.start))
+        kept.extend(problems[:_MAX_PROBLEMS_PER_PART])
+        minor.extend(problems[_MAX_PROBLEMS_PER_PART:])
+        rest = sorted((p for p in mine if p.section != "problems"), key=lambda p: (-p.salience, p.start))
+        with_figures = sum(1 for p in rest if _FIGURE.search(_without_slogans(text[p.start : p.end])))
+        cap = part_cap(b - a, with_figures)
+        kept.extend(rest[:cap])
+        minor.extend(rest[cap:])
+    return kept, minor
+
+
 def extract_candidates(
-    text: str, chunks: Sequence[Chunk] = (), *, max_items: int = 12
+    text: str, chunks: Sequence[Chunk] = (), *, max_items: int = 12, all_items: bool = False
 ) -> list[Candidate]:
-    """Verbatim candidates for `text`, at most `section_cap(text, max_items)` per section,
-    in document order.
+    """Verbatim candidates for `text` in document order: the kept items, then the minor ones
+    (`minor=True`: ranked out by the cap, kept apart so nothing is lost; `all_items` keeps
+    them in their sections).
 
     `chunk_index` is the chunk holding each item's start (0 when no chunks are given) and
     `hint` is the item's offset in `text`.
     """
-    chosen: list[_Piece] = []
-    pieces = _candidate_pieces(text)
-    for section in ("achievements", "measures", "problems", "plans"):
-        mine = [p for p in pieces if p.section == section]
-        best = sorted(mine, key=lambda p: (-p.score, p.start))[: section_cap(text, max_items)]
-        chosen.extend(best)
-    chosen.sort(key=lambda p: p.start)
+    kept, minor = _select(text, _candidate_pieces(text), max_items)
+    if all_items:
+        kept, minor = kept + minor, []
+    kept.sort(key=lambda p: p.start)
+    minor.sort(key=lambda p: p.start)
     starts = [c.start for c in chunks]
     out: list[Candidate] = []
-    for p in chosen:
-        quote = text[p.start : p.end]
-        index = chunks[max(bisect_right(starts, p.start) - 1, 0)].index if chunks else 0
-        out.append(Candidate(p.section, quote, quote, chunk_index=index, hint=p.start))
+    for is_minor, group in ((False, kept), (True, minor)):
+        for p in group:
+            quote = text[p.start : p.end]
+            index = chunks[max(bisect_right(starts, p.start) - 1, 0)].index if chunks else 0
+            out.append(Candidate(p.section, quote, quote, chunk_index=index, hint=p.start, minor=is_minor))
     return out
 
 

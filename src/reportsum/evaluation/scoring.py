@@ -30,7 +30,8 @@ Numbers: the *gold figures* are the numbers in the gold items' texts; the *predi
 are the numbers in the predicted items' texts (all sections of the document). Figures are
 compared as (kind, value) with magnitudes multiplied out (10.69亿元 == 106900万元; 7.72% is
 not 7.72个百分点), as multisets; redacted placeholders (xx家) have no value and are not
-counted. number recall = matched / gold figures, number precision = matched / predicted
+counted, and neither are ordinals (第五届) or slogan and formula numerals (五年来, 二十届,
+八项规定, “四个意识”, 十五五: `reportsum.grounding.slogans`). number recall = matched / gold figures, number precision = matched / predicted
 figures. Numbers come from `reportsum.grounding.numbers.scan` when that module is installed; until
 then a simple regex (Arabic numerals with 万/亿 magnitudes, % and 个百分点) stands in.
 
@@ -259,8 +260,17 @@ def _scanner() -> Callable[[str], list[Figure]]:
     except ImportError:
         return _regex_figures
 
+    from reportsum.grounding.slogans import NOT_FIGURE_KINDS, is_slogan_numeral, slogan_spans
+
     def figures(text: str) -> list[Figure]:
-        return [(m.kind, float(m.value)) for m in scan(text) if m.value is not None]
+        spans = slogan_spans(text)
+        return [
+            (m.kind, float(m.value))
+            for m in scan(text)
+            if m.value is not None
+            and m.kind not in NOT_FIGURE_KINDS
+            and not is_slogan_numeral(text, m.start, m.end, spans=spans)
+        ]
 
     return figures
 
