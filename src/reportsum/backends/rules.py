@@ -75,7 +75,8 @@ _ACHIEVED = re.compile(
 )
 _STRONG_ACHIEVED = re.compile(
     r"获批|獲批|被认定|认定为|被评为|評為|荣获|通过.{0,12}验收|居.{0,8}前列|第一名|首位|"
-    r"达成.{0,30}(?:协议|意向|合作)|填补.{0,6}空白|国内领先|国际先进|达到.{0,10}水平|成功(?:举办|引进|申报|助力|创建)"
+    r"达成.{0,30}(?:协议|意向|合作)|填补.{0,6}空白|国内领先|国际先进|达到.{0,10}水平|成功(?:举办|引进|申报|助力|创建)|"
+    r"获评|獲評|列全[国省市区县][^，,]{0,4}第|第\d+位|第[一二三四五六七八九十]\d*位"
 )
 _MEASURE = re.compile(
     r"加强|加強|推进|推進|实施|實施|组织|組織|开展|開展|建立|完善|召开|召開|制定|出台|举办|舉辦|引导|"
@@ -126,7 +127,8 @@ _ORGANISE_HEAD = re.compile(
     r"^[^，,；;：:]{0,10}?(?:积极|认真|大力|全面|深入|先后|还|共|全年|主动|及时|专门|相继|广泛|着力|重点|"
     r"多次|定期|每年|每月|每季度|继续|进一步|切实|扎实|精心|专题|牵头|联合|共同|再次|公开)*"
     r"(?:组织|組織|开展|開展|举办|舉辦|召开|召開|举行|承办|主办|走访|宣传|培训|动员|邀请|发放|兑现|设立|設立|"
-    r"安排|出台|印发|制定|修订|推行|选派|聘请|成立|组建|签订|征集|开办|上线|资助)"
+    r"安排|出台|印发|制定|修订|推行|选派|聘请|成立|组建|签订|征集|开办|上线|资助|检查|排查|接待|协调|收购|"
+    r"否决|化解|慰问|帮扶|投入|调度|督查|巡查|整治|执法|约谈|拜访|带队)"
 )
 _GROWTH = re.compile(r"增长|增長|同比|比上年|比去年|获批|荣获|评为|評為|认定为|被认定")
 # counted activities (培训N期、N人次, 走访N家次): counts of what was done, not results.
@@ -171,10 +173,16 @@ _LEADING_ADVERBIAL = re.compile(
     r"(?:今年以来|今年上半年|上半年|下半年|今年|去年|全年|近年来|近两年来|一年来|目前|截至目前|截止目前|"
     r"同时|此外|另外|其中|[\dxX]{2,4}年(?:以来)?|\d{1,2}月(?:份)?)[，,]"
 )
+# A total for the whole area or year (全年…, 全区…, 累计…): the headline figures analysts cite.
+_RUN_ITEM = re.compile(r"\s*(?:[一二三四五六七八九十]是|[（(]?\d{1,2}[)）、.．]|[（(][一二三四五六七八九十]{1,2}[)）])")
+_LEAD_BONUS = (1.5, 0.5)
+"""Salience added to the first clauses after a heading or a paragraph start (headline figures)."""
+_TOTAL_HEAD = re.compile(r"^(?:全年|全区|全县|全市|全镇|全乡|全省|累计|全社会|年内)")
+_RANK = re.compile(r"第\d+位|第[一二三四五六七八九十]名|前列|第一|首位|居全|位列|排名")
 # A generic intention or principle at the head of a clause (坚持…, 持续推进…, 不断完善…).
 _GENERIC_HEAD = re.compile(r"^(?:坚持|持续|深入|不断|加快|着力|全面|进一步|大力|积极|努力|切实|始终|更加|统筹|扎实)")
 _EDGE = "，,。；;：:、 \t\n\u3000！？!?"
-_LIST_MARKER = re.compile(r"(?:\d{1,2}[、.．]|[（(]\d{1,2}[）)])(?!\d)")
+_LIST_MARKER = re.compile(r"(?:\d{1,2}[、.．]|[（(][\d一二三四五六七八九十]{1,3}[）)]|[一二三四五六七八九十]{1,2}、)(?!\d)")
 # A comma before a phrase that opens with one of these continues the same statement
 # ("…达到83334件,比上年同期增长13.2%").
 _DEPENDENT = re.compile(
@@ -324,26 +332,34 @@ def _without_slogans(piece: str) -> str:
 
 
 def _salience(piece: str, section: str) -> float:
-    """How much an analyst would cite this item: concrete figures, named projects and places,
-    concrete actions; against formulas, slogans and generic intentions."""
+    """How much an analyst would cite this item (roughly log-odds): concrete figures, money and
+    percentages, totals for the whole area or year, rankings and awards; against political
+    formulas, slogans and generic intentions without a figure."""
     bare = _without_slogans(piece)
-    figures = len(_FIGURE.findall(bare)) + len(re.findall(r"\d+(?:\.\d+)?\s*(?:亿|万)?元|\d+(?:\.\d+)?%", bare))
-    named = len(re.findall(r"[“《「][^”》」]{2,30}[”》」]", bare))
-    score = min(figures, 4) * 1.5 + min(named, 2) * 0.5
-    if _STRONG_ACHIEVED.search(piece):
-        score += 1.5
-    if _ACTION_HEAD.match(piece):
+    figures = len(_FIGURE.findall(bare)) + len(re.findall(r"\d(?:\.\d+)?%", bare))
+    score = (-2.0, 0.0, 1.0, 1.5)[min(figures, 3)]
+    if re.search(r"\d(?:\.\d+)?\s*(?:亿|万)?元", bare):
+        score += 1.0
+    if re.search(r"\d(?:\.\d+)?\s*%", bare):
         score += 0.5
+    if _TOTAL_HEAD.match(piece):
+        score += 1.5
+    if _COMPLETED.search(piece):
+        score += 0.5
+    if _RANK.search(piece):
+        score += 1.0
+    if _STRONG_ACHIEVED.search(piece):
+        score += 0.5
+    if re.search(r"[“《][^”》]{2,30}[”》]", bare):
+        score += 0.3
     if section == "problems":
         score += 2.0
-    elif section == "measures":
-        score += 1.0  # a concrete action with its counts is cited as often as a result
     if _FORMULA.search(piece):
         score -= 2.0
-    if not figures and not named and _GENERIC_HEAD.match(piece):
-        score -= 1.0
-    n = len(piece)
-    score += 0.5 if 15 <= n <= 90 else (-1.0 if n > 140 or n < 10 else 0.0)
+    if not figures and _GENERIC_HEAD.match(piece):
+        score -= 0.5
+    if len(piece) < 14:
+        score -= 0.5
     return score
 
 
@@ -417,8 +433,10 @@ def _candidate_pieces(text: str) -> list[_Piece]:
     lead = 0  # clauses since the last heading or paragraph start (headline figures come first)
     plan_line = -1  # the line a plan frame (力争…) was opened in: it spreads over the run of targets
     for s, e in sentence_spans(text):
-        line = text.count("\n", 0, s) if plan_line >= 0 else 0
-        if plan_line >= 0 and line != plan_line:
+        # the plan frame carries into the next sentence only along an enumeration (二是…)
+        if plan_line >= 0 and (
+            text.count("\n", 0, s) != plan_line or not _RUN_ITEM.match(text, s)
+        ):
             plan_line = -1
         while k < len(headings) and headings[k].start <= s:
             h = headings[k]
@@ -466,7 +484,7 @@ def _candidate_pieces(text: str) -> list[_Piece]:
                 and not re.search(r"已|了", piece)
             ):
                 section = "plans"  # the next targets of a 力争… run
-            salience = _salience(piece, section) + (1.5 if lead == 0 else 0.5 if lead == 1 else 0.0)
+            salience = _salience(piece, section) + (_LEAD_BONUS[lead] if lead < len(_LEAD_BONUS) else 0.0)
             if re.match(r"其中|从.{1,6}看|分别", piece):
                 salience -= 1.5
             lead += 1
@@ -482,7 +500,7 @@ def section_cap(text: str, max_items: int = 12, *, chars_per_item: int = 120) ->
 
 LONG_REPORT = 6000
 """Reports this long (characters) are summarised by parts with a salience cap."""
-CHARS_PER_ITEM = 250
+CHARS_PER_ITEM = 180
 """A long report's part keeps about one item per this many characters (more when it states
 more concrete figures than that: see `part_cap`)."""
 _MAX_PROBLEMS_PER_PART = 10

@@ -44,6 +44,8 @@ _TITLE_END = re.compile(
 )
 _ENUMERATION = re.compile(rf"[ \t\u3000]*(?:[{_CN}]是|首先|其次|再次|最后)")
 _PROSE_PUNCT = re.compile(r"[，,、；;]")
+# A clause break and a figure in one "title": prose with a list marker, not a heading.
+_PROSE_FIGURE = re.compile(r"[，,].*\d|\d.*[，,]")
 _MAX_TITLE = 45
 # A wrapped line continues when its sentence ends this soon on the next line.
 _CONTINUATION_REACH = 20
@@ -89,6 +91,8 @@ def _heading_at(text: str, pos: int, *, max_level: int = 6) -> tuple[Heading, in
     title = text[t0:t1].rstrip()
     if len(title) > _MAX_TITLE or len(_CJK.findall(title)) < 2 or title.startswith("是"):
         return None
+    if _PROSE_FIGURE.search(title):
+        return None  # "2、全镇…达到44.5%,比上年提高3.2个百分点": a numbered sentence, not a title
     end = t0 + len(title)
     after = end
     if after < len(text) and text[after] in TERMINALS + CLAUSE_BREAKS + _COLONS:
