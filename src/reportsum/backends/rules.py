@@ -74,7 +74,8 @@ _ACHIEVED = re.compile(
     r"建成|投产|落户|居|位列|列入|荣获|评为|通过|成功|首次|取得|授权|授權|超过|增加|翻番|同比|比上年|比去年"
 )
 _STRONG_ACHIEVED = re.compile(
-    r"获批|獲批|被认定|认定为|被评为|評為|荣获|通过.{0,12}验收|居.{0,8}前列|第一名|首位|"
+    r"获批|獲批|被认定|认定为|被评为|評為|荣获|通过.{0,12}验收|居.{0,8}前列|第一名|(?:居|列|位居|排名|位列).{0,8}首位|"
+    r"成为.{0,20}(?:示范|试点|基地|城市|单位|先进)|確認為|认定為|認定為|"
     r"达成.{0,30}(?:协议|意向|合作)|填补.{0,6}空白|国内领先|国际先进|达到.{0,10}水平|成功(?:举办|引进|申报|助力|创建)|"
     r"获评|獲評|列全[国省市区县][^，,]{0,4}第|第\d+位|第[一二三四五六七八九十]\d*位"
 )
@@ -142,7 +143,11 @@ _PREAMBLE = re.compile(
     r"以.{0,40}为(?:抓手|主线|重点|核心|引领|统领|指导)|坚持.{0,30}(?:主线|方针|理念)|"
     r"是.{0,30}(?:重要|关键|根本|第一|必然|前提|基础)|正处于|势在必行|"
     r"抓好[一二三四五六七八九十两几]+(?:方面|项|个方面)|突出“|做好“|^(?:如|例如|比如)(?!期)|"
-    r"^其中(?:的)?(?:一些|部分|有的)|^(?:一方面|另一方面)"
+    r"^其中(?:的)?(?:一些|部分|有的)|^(?:一方面|另一方面)|越来越|日益|逐年加大|充分认识到|不断提高$|"
+    # an enumerated sub-heading standing as a sentence ("四是企业创新主体培育力度进一步加大")
+    r"^[一二三四五六七八九十]是[^，,；;]{2,16}(?:力度|机制|工作|水平|能力|氛围|成效|体系|合作|作用)?"
+    r"(?:进一步|不断|持续|初步|稳步|深入|明显|显著|全面)?(?:加大|加强|形成|开展|提升|提高|推进|完善|增强|优化|显现)$|"
+    r"^[一二三四五六七八九十]是抓[^，,；;]{2,14}$"
 )
 # Political formulas and slogans (issue 19): a clause built on one and without a figure of
 # its own is not an item; with a figure it ranks lower. Listed in the README.
@@ -155,6 +160,8 @@ FORMULA_PATTERNS: tuple[str, ...] = (
     r"同志们|各位代表|致以|衷心感谢|热烈祝贺|表示感谢|请予审议|提请.{0,10}审议|请各位.{0,8}(?:委员|代表)",
 )
 _FORMULA = re.compile("|".join(f"(?:{p})" for p in FORMULA_PATTERNS))
+# The place described, not work done: 下辖4镇6街道, 人口42.1万.
+_CONTEXT = re.compile(r"下辖|辖\d+个|总人口|常住人口\d|流动人口|总面积|国土面积|区域面积")
 _BOILERPLATE = re.compile(
     r"文档|文檔|下载|VIP|版权|本站|网站|會員|会员|投稿|来源于|欢迎|點擊|点击|收藏|评论|关注|http|www\.|"
     r"\.com|\.docx?\b|\.pdf\b|全文共|未完|省略|文章标题|热门文章|上传|付费|举报|如下[:：]?$"
@@ -388,6 +395,8 @@ def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
 
     if not figures and not strong and (_PREAMBLE.search(piece) or _FORMULA.search(piece)):
         return None
+    if _CONTEXT.search(piece):
+        return None
 
     def ach() -> float:
         return 2.0 * min(figures, 3) + min(achieved, 3) + (2.0 if strong else 0.0) + length_fit
@@ -410,7 +419,7 @@ def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
     if action_head and not strong and (activity or not results) and (measures or activity):
         return "measures", mea() + (0.5 if hint == "measures" else 0.0)
     if hint == "measures" and not strong and (measures or figures) and not (
-        results and completed
+        results and (completed or achieved)
     ):
         return "measures", mea() + 0.5
     if (figures and (achieved or completed)) or results >= 2 or strong:
@@ -492,7 +501,7 @@ def _candidate_pieces(text: str) -> list[_Piece]:
     return pieces
 
 
-def section_cap(text: str, max_items: int = 12, *, chars_per_item: int = 120) -> int:
+def section_cap(text: str, max_items: int = 12, *, chars_per_item: int = 80) -> int:
     """Items kept per section of a short report: `max_items`, or one per `chars_per_item` of a
     dense one (analysts list about that many in dense reports)."""
     return max(max_items, len(text) // chars_per_item)
