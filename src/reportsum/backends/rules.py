@@ -94,6 +94,12 @@ _PROBLEM = re.compile(
 _PROBLEM_STRONG = re.compile(
     r"不足|薄弱|不高|较少|較少|难以|難以|有待|不够|不夠|滞后|缺乏|不强|偏低|不健全|不理想|率低|偏少|较低|不完善"
 )
+# A lead-in to the problems paragraph (同时，我们也清醒地看到…还面临不少困难和问题。): not an
+# item itself, it makes the clauses after it on the same line problems.
+_PROBLEM_LEAD = re.compile(
+    r"清醒(?:地)?(?:看到|认识到)|(?:还|仍|也)(?:存在|面临)(?:着)?(?:一些|不少|许多|诸多)?.{0,12}"
+    r"(?:困难和问题|问题和不足|差距和不足|不足和问题|困难和挑战|问题|不足|差距)[，,。：:]?$"
+)
 _PROBLEM_SOLVED = re.compile(r"解决|解決|克服|缓解|緩解|破解|针对|針對|补足|弥补|补齐|为了|为此|面对")
 _PLAN = re.compile(
     r"下一步|明年|今后|(?<!必)将(?:继续|进一步|着力|加快|加大|重点|全力|积极|大力|努力)|"
@@ -143,7 +149,7 @@ _PREAMBLE = re.compile(
     r"以.{0,40}为(?:抓手|主线|重点|核心|引领|统领|指导)|坚持.{0,30}(?:主线|方针|理念)|"
     r"是.{0,30}(?:重要|关键|根本|第一|必然|前提|基础)|正处于|势在必行|"
     r"抓好[一二三四五六七八九十两几]+(?:方面|项|个方面)|突出“|做好“|^(?:如|例如|比如)(?!期)|"
-    r"^其中(?:的)?(?:一些|部分|有的)|^(?:一方面|另一方面)|越来越|日益|逐年加大|充分认识到|不断提高$|"
+    r"^其中(?:的)?(?:一些|部分|有的)|^对(?:这些|以上|上述)问题|^(?:一方面|另一方面)|越来越|日益|逐年加大|充分认识到|不断提高$|"
     # an enumerated sub-heading standing as a sentence ("四是企业创新主体培育力度进一步加大")
     r"^[一二三四五六七八九十]是[^，,；;]{2,16}(?:力度|机制|工作|水平|能力|氛围|成效|体系|合作|作用)?"
     r"(?:进一步|不断|持续|初步|稳步|深入|明显|显著|全面)?(?:加大|加强|形成|开展|提升|提高|推进|完善|增强|优化|显现)$|"
@@ -196,6 +202,8 @@ _DEPENDENT = re.compile(
     r"[比较較占高低为為居达達增下提同其分并並且及和与與但而使以从從在]|同比|分别|分別|增长|增長|下降|提高"
 )
 _VERY_LONG = 90
+_LONG_CLAUSE_LONG_REPORT = 140
+_VERY_LONG_LONG_REPORT = 200
 _MARKS = re.compile(r"[（()），,]")
 
 
@@ -279,24 +287,26 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
-def _clauses(text: str, s: int, e: int) -> list[tuple[int, int]]:
+def _clauses(
+    text: str, s: int, e: int, *, long_clause: int = _LONG_CLAUSE, very_long: int = _VERY_LONG
+) -> list[tuple[int, int]]:
     """The sentence itself if short, else its parts at ；, enumerations and 其中/如/同时."""
-    if e - s <= _LONG_CLAUSE:
+    if e - s <= long_clause:
         return [_trim(text, s, e)]
     cuts = [s, *(m.start() for m in _SPLIT.finditer(text, s, e) if m.start() > s), e]
     out: list[tuple[int, int]] = []
     for a, b in zip(cuts, cuts[1:], strict=False):
-        out.extend(_split_figures(text, *_trim(text, a, b)))
+        out.extend(_split_figures(text, *_trim(text, a, b), very_long=very_long))
     return out
 
 
-def _split_figures(text: str, s: int, e: int) -> list[tuple[int, int]]:
+def _split_figures(text: str, s: int, e: int, *, very_long: int = _VERY_LONG) -> list[tuple[int, int]]:
     """Cut a very long clause at commas where a new subject with its own figure begins.
 
     "全市专利申请量达到83334件,比上年同期增长13.2%,专利授权量达到58406件" becomes two items;
     commas inside brackets and before dependent phrases (比…, 同比…, 占…) never cut.
     """
-    if e - s <= _VERY_LONG:
+    if e - s <= very_long:
         return [(s, e)]
     cuts = [s]
     depth = 0
@@ -434,6 +444,14 @@ def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
 
 
 def _candidate_pieces(text: str) -> list[_Piece]:
+    """Every clause worth listing, with its section, score and salience, in document order.
+
+    A long report keeps whole sentences up to `_LONG_CLAUSE_LONG_REPORT` characters (its
+    items are fewer and each should carry its context)."""
+    long_report = len(text) >= LONG_REPORT
+    limits = (
+        {"long_clause": _LONG_CLAUSE_LONG_REPORT, "very_long": _VERY_LONG_LONG_REPORT} if long_report else {}
+    )
     headings = find_headings(text)
     heading_at = {h.start: h for h in headings}
     stack: list[Heading] = []
@@ -441,6 +459,7 @@ def _candidate_pieces(text: str) -> list[_Piece]:
     pieces: list[_Piece] = []
     lead = 0  # clauses since the last heading or paragraph start (headline figures come first)
     plan_line = -1  # the line a plan frame (力争…) was opened in: it spreads over the run of targets
+    problem_line = -1  # the line a 清醒看到…困难和问题 lead-in opened: what follows on it is problems
     for s, e in sentence_spans(text):
         # the plan frame carries into the next sentence only along an enumeration (二是…)
         if plan_line >= 0 and (
@@ -464,6 +483,12 @@ def _candidate_pieces(text: str) -> list[_Piece]:
         if at is not None and _cjk(text[at.end : e]) < _MIN_CJK:
             continue  # the sentence is the heading
         sentence = text[s:e]
+        line_no = text.count("\n", 0, s)
+        if problem_line >= 0 and line_no != problem_line:
+            problem_line = -1
+        if _PROBLEM_LEAD.search(sentence):
+            problem_line = line_no
+            continue
         if (
             _BOILERPLATE.search(sentence)
             or _LEAD_IN.search(sentence)
@@ -473,7 +498,7 @@ def _candidate_pieces(text: str) -> list[_Piece]:
         ):
             continue
         hint = _hint(stack)
-        for a, b in _clauses(text, s, e):
+        for a, b in _clauses(text, s, e, **limits):
             piece = text[a:b]
             n = _cjk(piece)
             if n < _MIN_CJK_PROBLEM or _BOILERPLATE.search(piece):
@@ -484,6 +509,10 @@ def _candidate_pieces(text: str) -> list[_Piece]:
             section, score = verdict
             if n < _MIN_CJK and not (section == "problems" and _PROBLEM.search(piece)):
                 continue
+            if problem_line >= 0 and section != "plans" and (
+                _PROBLEM.search(piece) or re.match(r"[一二三四五六七八九十]是", piece)
+            ):
+                section = "problems"
             if section == "plans" and hint != "plans":
                 plan_line = text.count("\n", 0, a)
             elif (
@@ -509,7 +538,7 @@ def section_cap(text: str, max_items: int = 12, *, chars_per_item: int = 80) -> 
 
 LONG_REPORT = 6000
 """Reports this long (characters) are summarised by parts with a salience cap."""
-CHARS_PER_ITEM = 180
+CHARS_PER_ITEM = 220
 """A long report's part keeps about one item per this many characters (more when it states
 more concrete figures than that: see `part_cap`)."""
 _MAX_PROBLEMS_PER_PART = 10
