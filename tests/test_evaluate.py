@@ -40,25 +40,52 @@ def _model(server, prompt: str) -> Settings:
     )
 
 
-@pytest.mark.seeds
-def test_rules_backend_stays_above_the_floor_on_all_gold(store: Store) -> None:
-    if not SEEDS.is_dir():
-        pytest.skip(f"seed folder {SEEDS} is absent: the floor is measured over seed and example gold")
-    # The floor is measured over seed and example gold only: eval/gold/styles is held-out
-    # gold for the rules backend and eval/gold/long a separate benchmark (each with its
-    # before-tuning baseline in eval/baselines/).
-    golds = collect_gold([GOLD / "seeds", EXAMPLE_GOLD])
-    assert len(golds) == 11
+GOLD_SETS = ("seeds", "examples", "styles", "long")
+
+
+@pytest.mark.parametrize(
+    "gold_set",
+    [pytest.param(name, marks=pytest.mark.seeds) if name == "seeds" else name for name in GOLD_SETS],
+)
+def test_rules_backend_stays_above_the_floor_on_each_gold_set(store: Store, gold_set: str) -> None:
+    # Each gold set has its own floor (eval/floor.json "gold_sets"), so good figures on one
+    # set cannot hide a regression on another; the long-report set also bounds the
+    # predicted-to-gold ratio.
+    if gold_set == "seeds" and not SEEDS.is_dir():
+        pytest.skip(f"seed folder {SEEDS} is absent: the seed gold cannot be read")
+    golds = collect_gold([GOLD / gold_set])
+    assert golds
     report = evaluate(golds, [Contender("rules", RULES)], store)
     console = Console(record=True, width=120)
     console.print(report.table(per_document=True))
     artifacts = ROOT / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    (artifacts / "eval-rules.txt").write_text(console.export_text(), encoding="utf-8")
+    (artifacts / f"eval-rules-{gold_set}.txt").write_text(console.export_text(), encoding="utf-8")
     result = report.contender("rules")
     assert all(d.found for d in result.documents)
-    failures = check_floor(report, FLOOR)
+    failures = check_floor(report, FLOOR, gold_set)
     assert not failures, "\n".join(failures)
+
+
+def test_every_gold_set_has_a_floor() -> None:
+    sets = json.loads(FLOOR.read_text(encoding="utf-8"))["gold_sets"]
+    on_disk = {p.name for p in GOLD.iterdir() if p.is_dir()}
+    assert set(sets) == on_disk == set(GOLD_SETS)
+    assert sets["long"]["rules"]["max_ratio"] <= 1.5
+
+
+def test_floor_per_gold_set_and_ratio_limit(store: Store, tmp_path: Path) -> None:
+    report = evaluate(collect_gold([EXAMPLE_GOLD]), [Contender("rules", RULES)], store)
+    overall = report.contender("rules").combined.overall
+    floor = tmp_path / "floor.json"
+    floor.write_text(json.dumps({"gold_sets": {
+        "examples": {"rules": {"overall_f1": overall.f1, "max_ratio": overall.ratio - 0.01}},
+        "long": {"rules": {"overall_f1": 0.99}},
+    }}), encoding="utf-8")
+    (failure,) = check_floor(report, floor, "examples")
+    assert "predicted items per gold item is above the limit" in failure
+    with pytest.raises(EvalError, match="no floor for gold set 'styles'"):
+        check_floor(report, floor, "styles")
 
 
 def test_two_prompts_side_by_side_count_calls_and_replay_from_cache(store: Store, fake_openai) -> None:

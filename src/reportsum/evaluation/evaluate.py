@@ -23,7 +23,7 @@ from typing import Any
 from rich.table import Table
 
 from reportsum.evaluation.gold import GoldDocument, GoldError, load_gold
-from reportsum.evaluation.scoring import DocumentScore, combine, score_document, score_summary
+from reportsum.evaluation.scoring import PRF, DocumentScore, combine, score_document, score_summary
 from reportsum.models import SECTIONS, DocumentSummary, Usage
 from reportsum.pipeline import Settings, resolve_backend
 from reportsum.runs.runner import run_batch
@@ -172,16 +172,12 @@ class EvalReport:
         def row(name: str, values: Iterable[str], *, end_section: bool = False) -> None:
             table.add_row(name, *values, end_section=end_section)
 
+        def prf(p: PRF) -> str:
+            return f"{_fmt(p.precision)} / {_fmt(p.recall)} / {_fmt(p.f1)}  {p.ratio:.2f}x"
+
         for name in SECTIONS:
-            row(f"{name} P/R/F1", (
-                f"{_fmt(p.precision)} / {_fmt(p.recall)} / {_fmt(p.f1)}"
-                for p in (c.combined.sections[name] for c in cs)
-            ))
-        row("overall P/R/F1", (
-            f"{_fmt(c.combined.overall.precision)} / {_fmt(c.combined.overall.recall)} / "
-            f"{_fmt(c.combined.overall.f1)}"
-            for c in cs
-        ))
+            row(f"{name} P/R/F1 pred/gold", (prf(c.combined.sections[name]) for c in cs))
+        row("overall P/R/F1 pred/gold", (prf(c.combined.overall) for c in cs))
         row("items matched/gold/predicted", (
             f"{c.combined.overall.matched}/{c.combined.overall.gold}/{c.combined.overall.predicted}"
             for c in cs
@@ -339,28 +335,36 @@ def evaluate(
 # ---------------------------------------------------------------- floor
 
 
-def _floor_entry(name: str, entry: Any, where: Path) -> tuple[float | None, Mapping[str, float]]:
+def _floor_entry(
+    name: str, entry: Any, where: Path
+) -> tuple[float | None, Mapping[str, float], float | None]:
     if not isinstance(entry, dict):
         raise EvalError(f"{where}: floor {name!r} must be an object")
     overall = entry.get("overall_f1")
     sections = entry.get("per_section", {})
+    max_ratio = entry.get("max_ratio")
     if overall is not None and not isinstance(overall, int | float):
         raise EvalError(f"{where}: {name}.overall_f1 must be a number")
+    if max_ratio is not None and not isinstance(max_ratio, int | float):
+        raise EvalError(f"{where}: {name}.max_ratio must be a number")
     if not isinstance(sections, dict) or not all(
         s in SECTIONS and isinstance(v, int | float) for s, v in sections.items()
     ):
         raise EvalError(
             f"{where}: {name}.per_section must map sections ({', '.join(SECTIONS)}) to numbers"
         )
-    return overall, sections
+    return overall, sections, max_ratio
 
 
-def check_floor(report: EvalReport, floor_path: Path) -> list[str]:
+def check_floor(report: EvalReport, floor_path: Path, gold_set: str | None = None) -> list[str]:
     """Failures of `report` against a floor file (empty when every figure is at or above it).
 
-    The file is `{"rules": {"overall_f1": X, "per_section": {"achievements": Y, ...}}}`; each
-    key names contenders by label or by backend. A floor no contender matches is a failure, so
-    a floor can't pass by being skipped.
+    The file is `{"rules": {"overall_f1": X, "per_section": {"achievements": Y, ...},
+    "max_ratio": R}}`; each key names contenders by label or by backend. A floor no contender
+    matches is a failure, so a floor can't pass by being skipped. `max_ratio` bounds the
+    predicted-to-gold item ratio. A file with floors per gold set,
+    `{"gold_sets": {"seeds": {"rules": {...}}, "long": {...}}}`, is read for `gold_set` (the
+    set's folder name under eval/gold), so one set cannot hide another.
     """
     try:
         data = json.loads(Path(floor_path).read_text(encoding="utf-8"))
@@ -370,9 +374,17 @@ def check_floor(report: EvalReport, floor_path: Path) -> list[str]:
         raise EvalError(f"{floor_path}: not a JSON file: {e}") from None
     if not isinstance(data, dict) or not data:
         raise EvalError(f"{floor_path}: expected an object mapping contender names to floors")
+    if "gold_sets" in data:
+        sets = data["gold_sets"]
+        if gold_set is None or not isinstance(sets, dict) or gold_set not in sets:
+            known = ", ".join(sets) if isinstance(sets, dict) else ""
+            raise EvalError(f"{floor_path}: no floor for gold set {gold_set!r} (floors: {known})")
+        data = sets[gold_set]
+        if not isinstance(data, dict) or not data:
+            raise EvalError(f"{floor_path}: gold set {gold_set!r} must map contender names to floors")
     failures: list[str] = []
     for name, entry in data.items():
-        overall, sections = _floor_entry(name, entry, Path(floor_path))
+        overall, sections, max_ratio = _floor_entry(name, entry, Path(floor_path))
         matched = [c for c in report.contenders if name in (c.label, c.backend)]
         if not matched:
             failures.append(f"floor {name!r}: no contender with that label or backend")
@@ -385,4 +397,9 @@ def check_floor(report: EvalReport, floor_path: Path) -> list[str]:
                 f1 = c.combined.sections[section].f1
                 if f1 < low:
                     failures.append(f"{c.label}: {section} F1 {f1:.3f} is below the floor {low:.3f}")
+            if max_ratio is not None and c.combined.overall.ratio > max_ratio:
+                failures.append(
+                    f"{c.label}: {c.combined.overall.ratio:.2f} predicted items per gold item is "
+                    f"above the limit {max_ratio:.2f}"
+                )
     return failures

@@ -108,6 +108,14 @@ class PRF:
         p, r = self.precision, self.recall
         return 0.0 if p + r == 0 else 2 * p * r / (p + r)
 
+    @property
+    def ratio(self) -> float:
+        """Predicted items per gold item (1.0 when both are empty; inf-free: 0 gold gives the
+        predicted count)."""
+        if self.gold == 0:
+            return 1.0 if self.predicted == 0 else float(self.predicted)
+        return self.predicted / self.gold
+
     def __add__(self, other: PRF) -> PRF:
         return PRF(
             self.matched + other.matched, self.gold + other.gold, self.predicted + other.predicted
@@ -121,6 +129,7 @@ class PRF:
             "precision": round(self.precision, 4),
             "recall": round(self.recall, 4),
             "f1": round(self.f1, 4),
+            "ratio": round(self.ratio, 4),
         }
 
 
