@@ -73,6 +73,8 @@ class Settings:
     max_reasks: int = 2
     timeout: float = 120.0
     max_retries: int = 4
+    all_items: bool = False
+    """Keep items the salience cap ranks out in their sections (rules backend) instead of `minor`."""
 
 
 def resolve_backend(settings: Settings, env: dict[str, str] | None = None) -> Settings:
@@ -111,7 +113,7 @@ def make_backend(settings: Settings, **hooks: object) -> Backend:
     if settings.backend == "rules":
         from reportsum.backends.rules import RulesBackend
 
-        return RulesBackend()
+        return RulesBackend(all_items=settings.all_items)
     from reportsum.backends.llm import LLMSettings, OpenAIBackend
     from reportsum.backends.prompts import PromptError, load_prompt
 

@@ -618,13 +618,16 @@ class RulesBackend:
     name = "rules"
     model: str | None = None
 
-    def __init__(self, *, max_items: int = 12) -> None:
+    def __init__(self, *, max_items: int = 12, all_items: bool = False) -> None:
         if max_items < 1:
             raise ValueError(f"max_items must be positive, got {max_items}")
         self.max_items = max_items
+        self.all_items = all_items
 
     async def extract(
         self, text: str, chunks: Sequence[Chunk], *, grounding: GroundingSource
     ) -> BackendResult:
         """Candidates for the whole `text`; `grounding` is not needed (quotes are verbatim)."""
-        return BackendResult(candidates=extract_candidates(text, chunks, max_items=self.max_items))
+        return BackendResult(
+            candidates=extract_candidates(text, chunks, max_items=self.max_items, all_items=self.all_items)
+        )

@@ -115,6 +115,7 @@ def regenerate(
             chunk_chars=int(old.get("chunk_chars") or 1800),
             prompt=prompt or str(old.get("prompt") or "default"),
             max_reasks=int(old.get("max_reasks") or 2),
+            all_items=bool(old.get("all_items") or False),
         ))
         raws = []
         for source, sha in st.run_sources(row.id):

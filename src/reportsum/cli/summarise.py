@@ -79,6 +79,10 @@ def summarise(
                      "shared between them. Default: for 8 files or more, one per core (a model "
                      "backend one more), at most 4; else 1."),
     ] = None,
+    all_items: Annotated[
+        bool, typer.Option("--all-items", help="Keep every item in its section: a long report's "
+                           "items ranked out by the salience cap (normally listed under `minor`).")
+    ] = False,
     store: StoreOpt = None,
     no_cache: NoCacheOpt = False,
     no_resume: Annotated[
@@ -107,7 +111,7 @@ def summarise(
     settings = settings_or_exit(Settings(
         backend=backend, model=model, base_url=base_url, api_key=api_key, mode=mode,
         concurrency=concurrency, chunk_chars=chunk_chars, prompt=prompt, max_reasks=max_reasks,
-        max_retries=retries, timeout=timeout,
+        max_retries=retries, timeout=timeout, all_items=all_items,
     ))
     try:
         inputs = iter_inputs(paths)

@@ -40,12 +40,13 @@ class Fingerprint:
     prompt_hash: str | None
     chunk_chars: int
     mode: str | None
+    all_items: bool = False
 
 
 def settings_fingerprint(settings: Settings) -> Fingerprint:
     """The fingerprint of resolved settings (the prompt file is read for its hash)."""
     if settings.backend == "rules" or settings.backend is None:
-        return Fingerprint("rules", None, None, settings.chunk_chars, None)
+        return Fingerprint("rules", None, None, settings.chunk_chars, None, settings.all_items)
     from reportsum.backends.prompts import PromptError, load_prompt
 
     try:

@@ -62,6 +62,7 @@ def _settings_record(settings: Settings) -> dict[str, object]:
         "chunk_chars": settings.chunk_chars,
         "prompt": settings.prompt,
         "max_reasks": settings.max_reasks,
+        "all_items": settings.all_items,
     }
 
 
