@@ -158,3 +158,29 @@ def test_seed_parts_map_back_to_the_text_as_read():
     for part in _split(raw):
         for i in range(0, len(part.text), 97):
             assert raw[part.text.to_original(i)] == part.text.text[i]
+
+
+BODY = "今年以来,全县新增科技型中小企业21家,同比增长16%,技术合同成交额达到3.2亿元。\n"
+
+
+def test_title_never_comes_from_a_navigation_trail_and_loses_a_site_suffix():
+    raw = ("首页 | 政务公开 | 科技服务\n位置:首页 > 政务公开 > 规划计划 > 工作总结\n"
+           "南川县科学技术局2025年1-6月工作总结范文\n来源:南川县科学技术局  发布时间:2025-07-10\n" + BODY)
+    (part,) = _split(raw)
+    assert part.title == "南川县科学技术局2025年1-6月工作总结"
+    assert part.issuer == "南川县科学技术局"
+    assert part.period == "2025年1-6月"
+
+
+def test_issuer_from_the_byline_under_a_title_without_one():
+    raw = "2025年度述职述廉报告\n中共东坪镇委员会书记 李明\n（2026年1月16日）\n" + BODY
+    (part,) = _split(raw)
+    assert part.title == "2025年度述职述廉报告"
+    assert part.issuer == "中共东坪镇委员会"
+    raw = "关于北岭县科技创新工作情况的汇报\n" + BODY
+    assert _split(raw)[0].issuer == "北岭县"
+
+
+def test_period_keeps_the_quarter():
+    (part,) = _split("石岭乡2025年一季度科技工作情况汇报\n" + BODY)
+    assert part.period == "2025年一季度"

@@ -57,7 +57,20 @@ _TITLE_ORG = re.compile(
     rf"(?=\d|[〇零一二三四五六七八九]{{4}}年|上半年|下半年|年度|第?[一二三四1-4]季度|科技|科学|工作|关于|關於)"
 )
 _YEAR = re.compile(r"(?<![\d０-９])(?:19|20)\d{2}(?:\s*[-—–~～至到]\s*(?:19|20)\d{2})?年|[〇零一二三四五六七八九]{4}年")
-_HALF = re.compile(r"上半年|下半年|第?[一二三四]季度|年度")
+_HALF = re.compile(r"上半年|下半年|前三季度|第?[一二三四]季度|\d{1,2}\s*[-—–~～至到]\s*\d{1,2}\s*月(?:份)?|年度")
+# A site's navigation trail or header, never a report's title.
+_NAVIGATION = re.compile(r"[>›»]|^(?:当前)?(?:位置|您的位置|您现在的位置)\s*[:：]|^首页|\|")
+# A share site's suffix on a title: "…工作总结范文", "…工作总结(精选5篇)", "…_百度文库".
+_SITE_SUFFIX = re.compile(
+    r"(?:[（(]?(?:精选|最新|通用|优秀)?\d*篇?[)）]?)?(?:范文|范本|模板|精选)(?:[（(]?\d+篇[)）]?)?$|"
+    r"\s*[_\-—|｜].{0,12}(?:文库|网|网站|资料|文档)$"
+)
+# A byline under the title names the issuer: "澄川县人民政府县长 周明远",
+# "（清河县科学技术局党组成员、副局长  王xx）", "来源:青石县科学技术局".
+_BYLINE = re.compile(
+    rf"^[ \t\u3000]*(?:来源[:：][ \t\u3000]*|[（(])?(?P<org>[^\s\d,，。;；:：、()（）]{{2,30}}?(?:{_ORG_SUFFIX}))"
+    r"(?=党组|党委|书记|县长|市长|区长|镇长|乡长|局长|副局长|主任|[ \t\u3000]|$)"
+)
 
 
 def split(text: MappedText) -> list[DocPart]:
@@ -165,15 +178,23 @@ def is_signature(line: str) -> bool:
 
 
 def _title(text: str) -> str | None:
-    """The first title-like line before the first paragraph of prose."""
+    """The first title-like line before the first paragraph of prose; never a navigation
+    trail (位置:首页 > … > 工作总结), and without a share site's suffix (…范文)."""
     for line in text.split("\n"):
+        if _NAVIGATION.search(line.strip()):
+            continue
         if len(line) >= 60 and _SENTENCE_PUNCT.search(line):
             # a title glued to the first paragraph ("…工作总结 一、营造氛围…"): take its head
             head = re.split(r"[ \t\u3000]+", line.strip(), maxsplit=1)[0]
-            return head.strip() if _is_title(head) else None
+            return _clean_title(head) if _is_title(head) else None
         if _is_title(line):
-            return line.strip()
+            return _clean_title(line)
     return None
+
+
+def _clean_title(line: str) -> str:
+    title = _SITE_SUFFIX.sub("", line.strip()).strip()
+    return title if _GENRE.search(title) else line.strip()
 
 
 def _issuer(text: str, title: str | None) -> str | None:
@@ -185,9 +206,16 @@ def _issuer(text: str, title: str | None) -> str | None:
             if m is not None:
                 return m.group("org")
     if title:
-        m = _TITLE_ORG.match(title)
+        m = _TITLE_ORG.match(re.sub(r"^(?:关于|關於)", "", title))
         if m is not None and not re.search(r"工作|总结|總結", m.group("org")):
             return m.group("org")
+        # the byline just under the title
+        lines = [line for line in text.split("\n") if line.strip()]
+        at = next((k for k, line in enumerate(lines[:8]) if line.strip() == title), None)
+        for line in lines[at + 1 : at + 4] if at is not None else ():
+            b = _BYLINE.match(line)
+            if b is not None and not re.search(r"工作|总结|總結|会议|大会", b.group("org")):
+                return b.group("org")
     return None
 
 
