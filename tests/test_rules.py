@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 from helpers import seed
 
-from reportsum.backends.rules import RulesBackend, extract_candidates, section_cap
+from reportsum.backends.rules import (
+    CHARS_PER_ITEM,
+    LONG_REPORT,
+    RulesBackend,
+    extract_candidates,
+    section_cap,
+)
 from reportsum.grounding.ground import GroundingSource
 from reportsum.stages.chunk import chunk
 
@@ -194,3 +200,89 @@ def test_seed_000_keeps_the_headline_figures():
     joined = "\n".join(items["achievements"])
     for figure in ("10.69亿元", "5.27亿元", "113.6亿元", "7.72个百分点", "1478万元"):
         assert figure in joined
+
+
+# ---------------------------------------------------------------- time and role (issue 15)
+
+
+def test_counted_activities_are_measures_and_results_are_achievements():
+    text = ("一、主要成效\n全年组织开展专利导航培训4期,参训企业负责人320人次。"
+            "新认定高新技术企业28家,同比增长12%。走访企业186家次,协调解决技术难题41个。")
+    got = _items(text)
+    assert "全年组织开展专利导航培训4期,参训企业负责人320人次" in got["measures"]
+    assert "走访企业186家次,协调解决技术难题41个" in got["measures"]
+    assert "新认定高新技术企业28家,同比增长12%" in got["achievements"]
+
+
+def test_a_completion_heading_is_a_prior_not_a_verdict_and_a_target_run_stays_plans():
+    text = ("一、目标责任完成情况\n全年完成研发投入3.6亿元,完成全年任务的112%。\n"
+            "二、明年工作打算\n力争新增高新技术企业10家;技术合同成交额突破5亿元;新建市级众创空间2个。")
+    got = _items(text)
+    assert got["achievements"] == ["全年完成研发投入3.6亿元,完成全年任务的112%"]
+    assert got["plans"] == ["力争新增高新技术企业10家", "技术合同成交额突破5亿元", "新建市级众创空间2个"]
+
+
+def test_the_plan_frame_spreads_over_the_targets_after_it_without_a_heading():
+    text = "今年以来,全镇新增企业12家,同比增长9%。下一步,力争新增规上工业企业5家;新建村级科普活动场馆2个;培训农业技术人员800人次。"
+    got = _items(text)
+    assert got["achievements"] == ["全镇新增企业12家,同比增长9%"]
+    assert len(got["plans"]) >= 2 and all("新增企业12家" not in t for t in got["plans"])
+    assert "新建村级科普活动场馆2个" in got["plans"]
+    assert "培训农业技术人员800人次" in got["plans"]
+
+
+def test_preambles_principles_and_enumerated_subheadings_are_not_items():
+    text = ("2024年,在县委、县政府的坚强领导下,我局紧紧围绕中心工作,各项工作取得了较好成绩。"
+            "我局始终把科技人才工作放在首位。四是企业创新主体培育力度进一步加大。"
+            "新增科技型中小企业35家,比上年增加8家。")
+    texts = [c.text for c in extract_candidates(text)]
+    assert texts == ["新增科技型中小企业35家,比上年增加8家"]
+
+
+def test_a_heading_glued_to_its_first_enumerated_item_still_names_the_section():
+    text = ("现将情况报告如下:一、工作成效全镇申请专利52件,同比增长30%。"
+            "三、存在的不足一是企业创新能力总体偏弱,缺乏核心技术。二是科技人员偏少。")
+    got = _items(text)
+    assert got["problems"] == ["一是企业创新能力总体偏弱,缺乏核心技术", "二是科技人员偏少"]
+
+
+# ---------------------------------------------------------------- long reports (issue 19)
+
+
+def _long_report() -> str:
+    review = "".join(
+        f"全年新建第{i}批示范基地{i + 2}个,完成投资{i}.5亿元,同比增长{i + 3}%。"
+        f"坚持稳中求进工作总基调,推动高质量发展取得新成效。"
+        for i in range(1, 91)
+    )
+    plan = "".join(f"新增规上企业{i + 10}家以上,工业投资增长{i}%左右。" for i in range(1, 41))
+    return (
+        "某县2026年政府工作报告\n一、2025年工作回顾\n" + review + "\n"
+        "同时,我们也清醒地看到,发展中还面临不少困难和问题。一是产业结构不优,龙头企业偏少。"
+        "二是财政收支矛盾突出,刚性支出增加较快。\n"
+        "二、2026年重点工作\n" + plan + "\n"
+    )
+
+
+def test_a_long_report_is_read_by_parts_capped_by_salience_with_the_rest_minor():
+    text = _long_report()
+    assert len(text) >= LONG_REPORT
+    got = extract_candidates(text)
+    kept = [c for c in got if not c.minor]
+    minor = [c for c in got if c.minor]
+    by = {s: [c.text for c in kept if c.section == s] for s in ("achievements", "measures", "problems", "plans")}
+    # the plan part is plans (no 力争/将 needed), the problems paragraph is problems
+    assert by["plans"] and all("家以上" in t for t in by["plans"])
+    assert by["problems"] == ["一是产业结构不优,龙头企业偏少", "二是财政收支矛盾突出,刚性支出增加较快"]
+    # a summary, not a transcript: about one item per CHARS_PER_ITEM characters, nothing lost
+    assert len(kept) <= len(text) / CHARS_PER_ITEM * 1.2
+    assert minor and len(kept) + len(minor) > len(kept) * 1.5
+    # political formulas are never items, not even minor ones
+    assert not any("总基调" in c.text or "高质量发展" in c.text for c in got)
+    assert len(extract_candidates(text, all_items=True)) == len(got)
+    assert not any(c.minor for c in extract_candidates(text, all_items=True))
+
+
+def test_a_short_report_is_not_capped_by_parts():
+    assert len(REPORT) < LONG_REPORT
+    assert not any(c.minor for c in extract_candidates(REPORT))

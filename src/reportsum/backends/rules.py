@@ -135,7 +135,7 @@ _ORGANISE_HEAD = re.compile(
     r"多次|定期|每年|每月|每季度|继续|进一步|切实|扎实|精心|专题|牵头|联合|共同|再次|公开)*"
     r"(?:组织|組織|开展|開展|举办|舉辦|召开|召開|举行|承办|主办|走访|宣传|培训|动员|邀请|发放|兑现|设立|設立|"
     r"安排|出台|印发|制定|修订|推行|选派|聘请|成立|组建|签订|征集|开办|上线|资助|检查|排查|接待|协调|收购|"
-    r"否决|化解|慰问|帮扶|投入|调度|督查|巡查|整治|执法|约谈|拜访|带队)"
+    r"否决|化解|慰问|帮扶|调度|督查|巡查|整治|执法|约谈|拜访|带队|(?<!研发|科技|财政|资金)投入)"
 )
 _GROWTH = re.compile(r"增长|增長|同比|比上年|比去年|获批|荣获|评为|評為|认定为|被认定")
 # counted activities (培训N期、N人次, 走访N家次): counts of what was done, not results.
@@ -202,6 +202,7 @@ _DEPENDENT = re.compile(
     r"[比较較占高低为為居达達增下提同其分并並且及和与與但而使以从從在]|同比|分别|分別|增长|增長|下降|提高"
 )
 _VERY_LONG = 90
+_SEMICOLON = re.compile(r"[；;]")
 _LONG_CLAUSE_LONG_REPORT = 140
 _VERY_LONG_LONG_REPORT = 200
 _MARKS = re.compile(r"[（()），,]")
@@ -288,11 +289,16 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
 
 
 def _clauses(
-    text: str, s: int, e: int, *, long_clause: int = _LONG_CLAUSE, very_long: int = _VERY_LONG
+    text: str, s: int, e: int, *, long_clause: int = _LONG_CLAUSE, very_long: int = _VERY_LONG,
+    semicolons: bool = True,
 ) -> list[tuple[int, int]]:
     """The sentence itself if short, else its parts at ；, enumerations and 其中/如/同时."""
     if e - s <= long_clause:
-        return [_trim(text, s, e)]
+        if not semicolons:
+            return [_trim(text, s, e)]
+        # a short sentence stays whole unless ；separates claims in it
+        cuts = [s, *(m.end() for m in _SEMICOLON.finditer(text, s, e) if m.end() < e), e]
+        return [_trim(text, a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
     cuts = [s, *(m.start() for m in _SPLIT.finditer(text, s, e) if m.start() > s), e]
     out: list[tuple[int, int]] = []
     for a, b in zip(cuts, cuts[1:], strict=False):
@@ -450,7 +456,9 @@ def _candidate_pieces(text: str) -> list[_Piece]:
     items are fewer and each should carry its context)."""
     long_report = len(text) >= LONG_REPORT
     limits = (
-        {"long_clause": _LONG_CLAUSE_LONG_REPORT, "very_long": _VERY_LONG_LONG_REPORT} if long_report else {}
+        {"long_clause": _LONG_CLAUSE_LONG_REPORT, "very_long": _VERY_LONG_LONG_REPORT, "semicolons": False}
+        if long_report
+        else {}
     )
     headings = find_headings(text)
     heading_at = {h.start: h for h in headings}

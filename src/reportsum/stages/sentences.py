@@ -133,7 +133,8 @@ def _continues(text: str, nxt: tuple[int, int] | None) -> bool:
     # A wrapped tail is a bare phrase ("安全领域的关键技术。"); a body sentence after a heading
     # usually has clauses of its own ("科技要发展,财力需保障。").
     m = re.search(r"[。！？!?；;，,]", body)
-    return m is not None and m.group() not in "，," and m.start() < _CONTINUATION_REACH
+    # (a list item ending at ；after a heading is the list, not a wrapped tail)
+    return m is not None and m.group() not in "，,；;" and m.start() < _CONTINUATION_REACH
 
 
 @lru_cache(maxsize=16)
