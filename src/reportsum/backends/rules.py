@@ -512,6 +512,8 @@ def _candidate_pieces(text: str) -> list[_Piece]:
             if n < _MIN_CJK_PROBLEM or _BOILERPLATE.search(piece):
                 continue
             verdict = _classify(piece, hint)
+            if verdict is None and plan_line >= 0 and _FIGURE.search(piece):
+                verdict = ("plans", 1.0)  # a bare target in a 力争… run (新建…场馆2个)
             if verdict is None:
                 continue
             section, score = verdict
