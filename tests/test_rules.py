@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from reportsum.backends.rules import (
     LONG_REPORT,
     RulesBackend,
     extract_candidates,
+    rank_candidates,
     section_cap,
 )
 from reportsum.grounding.ground import GroundingSource
@@ -286,3 +288,15 @@ def test_a_long_report_is_read_by_parts_capped_by_salience_with_the_rest_minor()
 def test_a_short_report_is_not_capped_by_parts():
     assert len(REPORT) < LONG_REPORT
     assert not any(c.minor for c in extract_candidates(REPORT))
+
+
+def test_a_model_backends_candidates_on_a_long_report_are_ranked_the_same_way():
+    text = _long_report()
+    mine = [c for c in extract_candidates(text, all_items=True)]
+    # as a model would return them: each chunk's items, hints at the chunk start, not ranked
+    as_model = [replace(c, hint=0, chunk_index=0, minor=False) for c in mine]
+    ranked = rank_candidates(text, as_model)
+    assert [c.text for c in ranked] == [c.text for c in as_model]
+    assert {c.text for c in ranked if c.minor} == {c.text for c in extract_candidates(text) if c.minor}
+    assert rank_candidates(text, as_model, all_items=True) == as_model
+    assert rank_candidates(REPORT, as_model[:5]) == as_model[:5]  # a short report is not capped

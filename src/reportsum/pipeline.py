@@ -132,6 +132,7 @@ def make_backend(settings: Settings, **hooks: object) -> Backend:
         timeout=settings.timeout,
         max_retries=settings.max_retries,
         prompt=prompt,
+        all_items=settings.all_items,
     )
     return OpenAIBackend(llm, **hooks)  # type: ignore[arg-type]
 

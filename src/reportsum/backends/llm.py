@@ -42,6 +42,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from reportsum.backends.base import BackendResult, Candidate
 from reportsum.backends.prompts import Prompt
+from reportsum.backends.rules import rank_candidates
 from reportsum.grounding.ground import check_item, reask_message
 from reportsum.models import SECTIONS, Extraction, Usage
 
@@ -119,6 +120,9 @@ class LLMSettings:
     timeout: float = 120.0
     max_retries: int = 4
     temperature: float = 0.0
+    all_items: bool = False
+    """Keep every item in its section; by default a long report's items past the salience cap
+    (`rules.rank_candidates`) go to `minor`."""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -407,6 +411,8 @@ class OpenAIBackend:
             hits += int(res.cache_hit)
         out.usage = Usage(prompt_tokens=p, completion_tokens=c, total_tokens=t, calls=calls,
                           cache_hits=hits)
+        # every chunk returns its items: the same salience cap as the rules backend chooses
+        out.candidates = rank_candidates(text, out.candidates, all_items=self.settings.all_items)
         return out
 
     def preload(self) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from reportsum.backends.base import BackendResult, Candidate
@@ -188,6 +188,7 @@ _LEADING_ADVERBIAL = re.compile(
 )
 # A total for the whole area or year (全年…, 全区…, 累计…): the headline figures analysts cite.
 _RUN_ITEM = re.compile(r"\s*(?:[一二三四五六七八九十]是|[（(]?\d{1,2}[)）、.．]|[（(][一二三四五六七八九十]{1,2}[)）])")
+_MEASURE_BONUS = 0.0
 _LEAD_BONUS = (1.5, 0.5)
 """Salience added to the first clauses after a heading or a paragraph start (headline figures)."""
 _TOTAL_HEAD = re.compile(r"^(?:全年|全区|全县|全市|全镇|全乡|全省|累计|全社会|年内)")
@@ -377,6 +378,8 @@ def _salience(piece: str, section: str) -> float:
         score += 0.3
     if section == "problems":
         score += 2.0
+    elif section == "measures":
+        score += _MEASURE_BONUS  # a concrete action with its counts is cited like a result
     if _FORMULA.search(piece):
         score -= 2.0
     if not figures and _GENERIC_HEAD.match(piece):
@@ -455,24 +458,24 @@ def _candidate_pieces(text: str) -> list[_Piece]:
     A long report keeps whole sentences up to `_LONG_CLAUSE_LONG_REPORT` characters (its
     items are fewer and each should carry its context)."""
     long_report = len(text) >= LONG_REPORT
-    limits = (
-        {"long_clause": _LONG_CLAUSE_LONG_REPORT, "very_long": _VERY_LONG_LONG_REPORT, "semicolons": False}
-        if long_report
-        else {}
-    )
+    long_clause = _LONG_CLAUSE_LONG_REPORT if long_report else _LONG_CLAUSE
+    very_long = _VERY_LONG_LONG_REPORT if long_report else _VERY_LONG
     headings = find_headings(text)
     heading_at = {h.start: h for h in headings}
     stack: list[Heading] = []
     k = 0
+    newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def line_of(pos: int) -> int:
+        return bisect_right(newlines, pos - 1)
+
     pieces: list[_Piece] = []
     lead = 0  # clauses since the last heading or paragraph start (headline figures come first)
     plan_line = -1  # the line a plan frame (力争…) was opened in: it spreads over the run of targets
     problem_line = -1  # the line a 清醒看到…困难和问题 lead-in opened: what follows on it is problems
     for s, e in sentence_spans(text):
         # the plan frame carries into the next sentence only along an enumeration (二是…)
-        if plan_line >= 0 and (
-            text.count("\n", 0, s) != plan_line or not _RUN_ITEM.match(text, s)
-        ):
+        if plan_line >= 0 and (line_of(s) != plan_line or not _RUN_ITEM.match(text, s)):
             plan_line = -1
         while k < len(headings) and headings[k].start <= s:
             h = headings[k]
@@ -491,7 +494,7 @@ def _candidate_pieces(text: str) -> list[_Piece]:
         if at is not None and _cjk(text[at.end : e]) < _MIN_CJK:
             continue  # the sentence is the heading
         sentence = text[s:e]
-        line_no = text.count("\n", 0, s)
+        line_no = line_of(s)
         if problem_line >= 0 and line_no != problem_line:
             problem_line = -1
         if _PROBLEM_LEAD.search(sentence):
@@ -506,7 +509,9 @@ def _candidate_pieces(text: str) -> list[_Piece]:
         ):
             continue
         hint = _hint(stack)
-        for a, b in _clauses(text, s, e, **limits):
+        for a, b in _clauses(
+            text, s, e, long_clause=long_clause, very_long=very_long, semicolons=not long_report
+        ):
             piece = text[a:b]
             n = _cjk(piece)
             if n < _MIN_CJK_PROBLEM or _BOILERPLATE.search(piece):
@@ -524,7 +529,7 @@ def _candidate_pieces(text: str) -> list[_Piece]:
             ):
                 section = "problems"
             if section == "plans" and hint != "plans":
-                plan_line = text.count("\n", 0, a)
+                plan_line = line_of(a)
             elif (
                 plan_line >= 0
                 and section in ("achievements", "measures")
@@ -549,8 +554,7 @@ def section_cap(text: str, max_items: int = 12, *, chars_per_item: int = 80) -> 
 LONG_REPORT = 6000
 """Reports this long (characters) are summarised by parts with a salience cap."""
 CHARS_PER_ITEM = 220
-"""A long report's part keeps about one item per this many characters (more when it states
-more concrete figures than that: see `part_cap`)."""
+"""A long report's part keeps about one item per this many characters (see `part_cap`)."""
 _MAX_PROBLEMS_PER_PART = 10
 
 
@@ -564,9 +568,11 @@ def _parts(text: str) -> list[int]:
 
 
 def part_cap(part_chars: int, figure_items: int) -> int:
-    """Items a part of a long report keeps: one per `CHARS_PER_ITEM` characters, and never
-    fewer than half its items with a concrete figure (at least one)."""
-    return max(1, round(part_chars / CHARS_PER_ITEM))
+    """Items a part of a long report keeps (problems apart): one per `CHARS_PER_ITEM`
+    characters, at least one, and never more than the part's items with a concrete figure
+    when it has more characters than figures (a part of generic prose yields few items)."""
+    by_length = max(1, round(part_chars / CHARS_PER_ITEM))
+    return min(by_length, max(1, figure_items)) if figure_items else 1
 
 
 def _select(text: str, pieces: list[_Piece], max_items: int) -> tuple[list[_Piece], list[_Piece]]:
@@ -595,6 +601,31 @@ def _select(text: str, pieces: list[_Piece], max_items: int) -> tuple[list[_Piec
         kept.extend(rest[:cap])
         minor.extend(rest[cap:])
     return kept, minor
+
+
+def rank_candidates(
+    text: str, candidates: Sequence[Candidate], *, all_items: bool = False
+) -> list[Candidate]:
+    """The long-report cap for candidates from any backend (a model's chunks each return
+    their items and nothing chooses): in a report of `LONG_REPORT` characters or more, each
+    candidate is placed by its evidence, scored by `_salience` and kept up to `part_cap` per
+    part; the others come back with `minor=True`. Shorter reports, and `all_items`, pass
+    through unchanged."""
+    if all_items or len(text) < LONG_REPORT:
+        return list(candidates)
+    pieces: list[_Piece] = []
+    index: dict[int, int] = {}
+    for k, c in enumerate(candidates):
+        pos = text.find(c.evidence, c.hint or 0) if c.evidence else -1
+        if pos < 0 and c.evidence:
+            pos = text.find(c.evidence)
+        start = pos if pos >= 0 else min(max(c.hint or 0, 0), len(text))
+        piece = _Piece(start, start + len(c.evidence), c.section, 0.0, _salience(c.text, c.section))
+        index[id(piece)] = k
+        pieces.append(piece)
+    _, minor = _select(text, pieces, 12)
+    ranked_out = {index[id(p)] for p in minor}
+    return [replace(c, minor=True) if k in ranked_out else c for k, c in enumerate(candidates)]
 
 
 def extract_candidates(

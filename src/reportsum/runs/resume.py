@@ -53,7 +53,9 @@ def settings_fingerprint(settings: Settings) -> Fingerprint:
         prompt_hash = load_prompt(settings.prompt).sha256
     except PromptError as exc:
         raise ConfigError(str(exc)) from exc
-    return Fingerprint(settings.backend, settings.model, prompt_hash, settings.chunk_chars, settings.mode)
+    return Fingerprint(
+        settings.backend, settings.model, prompt_hash, settings.chunk_chars, settings.mode, settings.all_items
+    )
 
 
 def file_sha256(path: Path) -> str | None:
