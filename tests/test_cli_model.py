@@ -104,7 +104,7 @@ def test_regenerate_with_another_prompt_calls_once_per_chunk_and_diff_shows_the_
     assert run_b != run_a
     assert fake_openai.calls - before == n
     listed = run_cli("runs", home=tmp_path).stdout
-    assert "strict@1" in listed and "default@1" in listed
+    assert "strict@1" in listed and "default@2" in listed
     diff = run_cli("diff", run_a, run_b, "--json", home=tmp_path)
     assert diff.returncode == 0, diff.stderr
     docs = json.loads(diff.stdout)
