@@ -76,3 +76,17 @@ def test_merge_drops_overlapping_repeats_and_orders_by_position():
 
     merged = merge_items([it("乙", (50, 60)), it("甲", (0, 10)), it("乙 again", (51, 60)), it("甲", (80, 90))])
     assert [m.text for m in merged] == ["甲", "乙"]
+
+
+def test_markdown_lists_minor_items_apart_with_their_section() -> None:
+    from reportsum.models import MinorItem
+
+    doc = _file().documents[0]
+    kept = doc.achievements[0]
+    minor = MinorItem(section="measures", text="召开座谈会3次", evidence=kept.evidence, span=kept.span)
+    md = render(FileSummary(source="r.txt", documents=[doc.model_copy(update={"minor": [minor]})]), "md")
+    assert "## 其他 Minor (1)" in md
+    assert "- [measures] 召开座谈会3次" in md
+    assert "## 其他 Minor" not in render(_file(), "md")
+    data = json.loads(render(FileSummary(source="r.txt", documents=[doc.model_copy(update={"minor": [minor]})]), "json"))
+    assert data["documents"][0]["minor"][0]["section"] == "measures"

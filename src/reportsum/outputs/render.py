@@ -61,6 +61,14 @@ def render_document_md(doc: DocumentSummary) -> str:
             if item.evidence and item.evidence != item.text:
                 lines.append(f"  > {_md_escape(item.evidence)}")
         lines.append("")
+    if doc.minor:
+        lines.append(f"## 其他 Minor ({len(doc.minor)})")
+        lines.append("")
+        lines.append("_Ranked out by the salience cap of a long report; `--all-items` keeps them in their sections._")
+        lines.append("")
+        for m in doc.minor:
+            lines.append(f"- [{m.section}] {_md_escape(m.text)}")
+        lines.append("")
     if doc.rejected:
         lines.append(f"## 未通过核验 Rejected ({len(doc.rejected)})")
         lines.append("")
