@@ -204,6 +204,8 @@ _DEPENDENT = re.compile(
 )
 _VERY_LONG = 90
 _SEMICOLON = re.compile(r"[；;]")
+# Where a long report's appendix starts (附：…指标完成情况, 附件, 名词解释, 注释).
+_APPENDIX = re.compile(r"^[ \t\u3000]*(?:附[：:]|附件\d*[：:\s]|附表|名词解释|注释|注[：:])", re.M)
 _LONG_CLAUSE_LONG_REPORT = 140
 _VERY_LONG_LONG_REPORT = 200
 _MARKS = re.compile(r"[（()），,]")
@@ -458,6 +460,11 @@ def _candidate_pieces(text: str) -> list[_Piece]:
     A long report keeps whole sentences up to `_LONG_CLAUSE_LONG_REPORT` characters (its
     items are fewer and each should carry its context)."""
     long_report = len(text) >= LONG_REPORT
+    if long_report:
+        # an appended indicator table or glossary repeats or explains the body: not items
+        m = _APPENDIX.search(text)
+        if m is not None and m.start() > len(text) // 2:
+            text = text[: m.start()]
     long_clause = _LONG_CLAUSE_LONG_REPORT if long_report else _LONG_CLAUSE
     very_long = _VERY_LONG_LONG_REPORT if long_report else _VERY_LONG
     headings = find_headings(text)
@@ -553,7 +560,7 @@ def section_cap(text: str, max_items: int = 12, *, chars_per_item: int = 80) -> 
 
 LONG_REPORT = 6000
 """Reports this long (characters) are summarised by parts with a salience cap."""
-CHARS_PER_ITEM = 220
+CHARS_PER_ITEM = 240
 """A long report's part keeps about one item per this many characters (see `part_cap`)."""
 _MAX_PROBLEMS_PER_PART = 10
 
