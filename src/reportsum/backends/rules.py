@@ -1,20 +1,28 @@
-"""The offline backend: verbatim sentences and clauses chosen by headings and cue words.
+"""The offline backend: verbatim clauses chosen by how the report marks time and role.
 
 No network, no model, deterministic. Every item's text and evidence are the same verbatim
 slice of the document, so grounding can only fail if the document changes under it.
 
 How an item is chosen:
 
-1. The document is cut into sentences (`reportsum.stages.sentences`), each long sentence into clauses
-   at ；, at enumerations (一是…二是…) and at 其中/如/同时/并有, so a figure stays with its
-   subject and an item says one thing.
-2. A clause's section comes from the nearest enclosing heading whose short title names one
-   (存在问题 -> problems, 工作目标 -> plans, 成效 -> achievements, 工作措施 -> measures) and,
-   where no heading does, from cue words (增长/实现/获批 with a figure -> achievements,
-   加强/推进/组织 -> measures, 不足/薄弱/有待 -> problems, 将继续/力争/下一步 -> plans).
-3. Headings, site boilerplate, lead-ins (现将…总结如下) and clauses under 8 CJK characters are
-   skipped; each section keeps its best-scoring clauses (figures count most for achievements),
-   listed in document order.
+1. The document is cut into sentences (`reportsum.stages.sentences`), each into clauses at ；
+   (a short sentence too, when ；separates claims), long ones at enumerations (一是…二是…), at
+   其中/如/同时/并有 and at commas where a new subject with its own figure starts.
+2. A clause's section is read from its own markers first (`_classify`): difficulty (不足, 偏少,
+   滞后, 有待…) -> problems; intention (将继续…, 力争, 确保, 计划于…) -> plans; an organising verb
+   at its head (组织, 开展, 举办, 走访, 设立…) or a counted activity (培训4期, 660人次) ->
+   measures; a completed result with figures, an award or a ranking -> achievements. The
+   enclosing heading, or the part of a long report (2025年工作回顾, 存在的不足, 2026年重点工作),
+   is the prior when the markers are silent. A 力争… frame spreads over the run of targets
+   after it; a 清醒看到…困难和问题 lead-in makes the clauses after it problems.
+3. Headings (also glued ones), site boilerplate, lead-ins (现将…总结如下), preambles
+   (在…领导下), principles, place descriptions, political formulas (`FORMULA_PATTERNS`) without
+   a figure, sign-offs and clauses under 8 CJK characters are skipped.
+4. A short report keeps each section's best-scoring clauses (`section_cap`). A long one
+   (`LONG_REPORT` characters or more) ranks the clauses of each part by `_salience` and keeps
+   `part_cap` of them (about one per `CHARS_PER_ITEM` characters); the rest are `minor`
+   candidates, kept apart so nothing is lost. `rank_candidates` applies the same cap to a
+   model backend's candidates.
 """
 
 from __future__ import annotations
