@@ -31,6 +31,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from reportsum.backends.base import BackendResult, Candidate
@@ -197,6 +198,11 @@ _LEADING_ADVERBIAL = re.compile(
 # A total for the whole area or year (全年…, 全区…, 累计…): the headline figures analysts cite.
 _RUN_ITEM = re.compile(r"\s*(?:[一二三四五六七八九十]是|[（(]?\d{1,2}[)）、.．]|[（(][一二三四五六七八九十]{1,2}[)）])")
 _MEASURE_BONUS = 0.0
+_PERCENT = re.compile(r"\d(?:\.\d+)?\s*[%％]")
+_MONEY = re.compile(r"\d(?:\.\d+)?\s*(?:亿|万)?元")
+_NAMED = re.compile(r"[“《][^”》]{2,30}[”》]")
+_ENUM_HEAD = re.compile(r"[一二三四五六七八九十]是")
+_BREAKDOWN = re.compile(r"其中|从.{1,6}看|分别")
 _LEAD_BONUS = (1.5, 0.5)
 """Salience added to the first clauses after a heading or a paragraph start (headline figures)."""
 _TOTAL_HEAD = re.compile(r"^(?:全年|全区|全县|全市|全镇|全乡|全省|累计|全社会|年内)")
@@ -235,6 +241,7 @@ def _cjk(s: str) -> int:
 _REPORT_WORDS = re.compile(r"总结|總結|汇报|匯報|材料|报告|報告")
 
 
+@lru_cache(maxsize=4096)
 def _heading_section(heading: Heading) -> str | None:
     """The section a heading's title names, if it is short enough to be a section label.
 
@@ -354,8 +361,13 @@ def _continues_on_line(text: str, end: int) -> bool:
     return bool(rest) and rest[0] != "\n"
 
 
+_SLOGAN_HINT = re.compile(r"[一二三四五六七八九十两“\"「『]")
+
+
 def _without_slogans(piece: str) -> str:
     """`piece` with slogan and formula numerals blanked (五年来, 二十届, 八项规定 are not figures)."""
+    if _SLOGAN_HINT.search(piece) is None:
+        return piece
     spans = slogan_spans(piece)
     if not spans:
         return piece
@@ -370,11 +382,11 @@ def _salience(piece: str, section: str) -> float:
     percentages, totals for the whole area or year, rankings and awards; against political
     formulas, slogans and generic intentions without a figure."""
     bare = _without_slogans(piece)
-    figures = len(_FIGURE.findall(bare)) + len(re.findall(r"\d(?:\.\d+)?%", bare))
+    figures = len(_FIGURE.findall(bare)) + len(_PERCENT.findall(bare))
     score = (-2.0, 0.0, 1.0, 1.5)[min(figures, 3)]
-    if re.search(r"\d(?:\.\d+)?\s*(?:亿|万)?元", bare):
+    if _MONEY.search(bare):
         score += 1.0
-    if re.search(r"\d(?:\.\d+)?\s*%", bare):
+    if _PERCENT.search(bare):
         score += 0.5
     if _TOTAL_HEAD.match(piece):
         score += 1.5
@@ -384,7 +396,7 @@ def _salience(piece: str, section: str) -> float:
         score += 1.0
     if _STRONG_ACHIEVED.search(piece):
         score += 0.5
-    if re.search(r"[“《][^”》]{2,30}[”》]", bare):
+    if _NAMED.search(bare):
         score += 0.3
     if section == "problems":
         score += 2.0
@@ -416,9 +428,10 @@ def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
     action_head = _ACTION_HEAD.match(piece) is not None
     problem = _PROBLEM.search(piece) is not None
     shortfall = _PROBLEM_STRONG.search(piece) is not None and not _PROBLEM_SOLVED.search(piece)
-    completed = _COMPLETED.search(piece) is not None or re.search(r"了", piece) is not None
+    done_mark = "了" in piece or "已" in piece
+    completed = done_mark or _COMPLETED.search(piece) is not None
     intended = (_INTENDED.search(piece) is not None or _PLAN.search(piece) is not None) and not (
-        re.search(r"已|了", piece)
+        done_mark
     )
     length_fit = 1.0 if 15 <= len(piece) <= 90 else (-1.0 if len(piece) > 160 else 0.0)
 
@@ -540,7 +553,7 @@ def _candidate_pieces(text: str) -> list[_Piece]:
             if n < _MIN_CJK and not (section == "problems" and _PROBLEM.search(piece)):
                 continue
             if problem_line >= 0 and section != "plans" and (
-                _PROBLEM.search(piece) or re.match(r"[一二三四五六七八九十]是", piece)
+                _PROBLEM.search(piece) or _ENUM_HEAD.match(piece)
             ):
                 section = "problems"
             if section == "plans" and hint != "plans":
@@ -549,11 +562,11 @@ def _candidate_pieces(text: str) -> list[_Piece]:
                 plan_line >= 0
                 and section in ("achievements", "measures")
                 and not _COMPLETED.search(piece)
-                and not re.search(r"已|了", piece)
+                and "已" not in piece and "了" not in piece
             ):
                 section = "plans"  # the next targets of a 力争… run
             salience = _salience(piece, section) + (_LEAD_BONUS[lead] if lead < len(_LEAD_BONUS) else 0.0)
-            if re.match(r"其中|从.{1,6}看|分别", piece):
+            if _BREAKDOWN.match(piece):
                 salience -= 1.5
             lead += 1
             pieces.append(_Piece(a, b, section, score, salience))
@@ -660,9 +673,13 @@ def extract_candidates(
     minor.sort(key=lambda p: p.start)
     starts = [c.start for c in chunks]
     out: list[Candidate] = []
+    seen: set[str] = set()  # a repeated sentence is one item (merge keeps the first anyway)
     for is_minor, group in ((False, kept), (True, minor)):
         for p in group:
             quote = text[p.start : p.end]
+            if quote in seen:
+                continue
+            seen.add(quote)
             index = chunks[max(bisect_right(starts, p.start) - 1, 0)].index if chunks else 0
             out.append(Candidate(p.section, quote, quote, chunk_index=index, hint=p.start, minor=is_minor))
     return out
