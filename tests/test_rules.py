@@ -300,3 +300,19 @@ def test_a_model_backends_candidates_on_a_long_report_are_ranked_the_same_way():
     assert {c.text for c in ranked if c.minor} == {c.text for c in extract_candidates(text) if c.minor}
     assert rank_candidates(text, as_model, all_items=True) == as_model
     assert rank_candidates(REPORT, as_model[:5]) == as_model[:5]  # a short report is not capped
+
+
+def test_a_targets_subheading_inside_the_review_is_not_a_plan_heading():
+    text = ("二、主要做法\n（一）明确目标任务\n年初召开全县科技工作会议,分解下达研发投入目标任务18项。"
+            "（二）强化政策支持\n兑现科技奖补资金860万元,惠及企业52家。\n"
+            "三、2025年工作计划\n新增高新技术企业15家以上。")
+    got = _items(text)
+    assert "年初召开全县科技工作会议,分解下达研发投入目标任务18项" in got["measures"]
+    assert "兑现科技奖补资金860万元,惠及企业52家" in got["measures"]
+    assert got["plans"] == ["新增高新技术企业15家以上"]
+
+
+def test_a_fragment_after_its_subject_stays_with_it():
+    text = "全年共获国家各类科技项目170余项,其中科技型中小企业技术创新基金项目91项、国家火炬计划项目33项。"
+    got = _items(text)
+    assert got["achievements"] == [text.rstrip("。")]

@@ -149,3 +149,9 @@ def test_seed_004_finds_every_report_and_its_outline():
     headings = find_headings(path.read_text(encoding="utf-8"))
     assert [h.marker for h in headings if h.level == 1] == ["第一篇", "第二篇", "第三篇", "第四篇", "第五篇"]
     assert any(re.fullmatch("存在问题", h.title) for h in headings)
+
+
+def test_a_part_title_stays_a_heading_before_a_short_first_sentence():
+    text = "三、2025年工作计划\n新增高新技术企业15家以上。"
+    assert [h.title for h in find_headings(text)] == ["2025年工作计划"]
+    assert sentences(text) == ["三、2025年工作计划", "新增高新技术企业15家以上。"]

@@ -190,7 +190,7 @@ _DOC_TITLE = re.compile(
     r"(?:总结|總結|汇报|匯報|材料|报告|報告|规划|規劃|计划|計劃|打算|要点|要點|思路)$"
 )
 # Where a long clause splits so each part keeps its own subject and figures.
-_SPLIT = re.compile(r"[；;]|[，,](?=其中|如|同时|同時|并有|並有|此外|另外)|[，,:：]?(?=[一二三四五六七八九十]是)")
+_SPLIT = re.compile(r"[；;]|[，,](?=如|同时|同時|并有|並有|此外|另外)|[，,:：]?(?=[一二三四五六七八九十]是)")
 _LEADING_ADVERBIAL = re.compile(
     r"(?:今年以来|今年上半年|上半年|下半年|今年|去年|全年|近年来|近两年来|一年来|目前|截至目前|截止目前|"
     r"同时|此外|另外|其中|[\dxX]{2,4}年(?:以来)?|\d{1,2}月(?:份)?)[，,]"
@@ -266,16 +266,26 @@ def _heading_section(heading: Heading) -> str | None:
     return None
 
 
+# A heading that names the coming period, not only 目标/任务.
+_FUTURE_TITLE = re.compile(r"明年|下一步|今后|打算|思路|计划|計劃|规划|規劃|安排|20\d\d年|十五五|展望|设想")
+
+
 def _hint(stack: Sequence[Heading]) -> str | None:
     """The section prior of the innermost heading naming one; a plans or problems part
     above it wins over a 措施/成效 sub-heading (a 保障措施 under 2026年工作安排 is plans)."""
-    named = [sec for sec in (_heading_section(x) for x in reversed(stack)) if sec]
+    named = [(sec, x) for sec, x in ((_heading_section(x), x) for x in reversed(stack)) if sec]
     if not named:
         return None
-    for outer in named[1:]:
-        if outer in ("plans", "problems") and named[0] in ("measures", "achievements"):
+    inner, inner_heading = named[0]
+    for outer, _ in named[1:]:
+        if outer in ("plans", "problems") and inner in ("measures", "achievements"):
             return outer
-    return named[0]
+        # "（一）明确目标任务" under 主要做法 or 工作回顾 is how the work was done, not a plan
+        if inner == "plans" and outer in ("measures", "achievements") and not _FUTURE_TITLE.search(
+            inner_heading.title
+        ):
+            return outer
+    return inner
 
 
 def _is_doc_title(text: str, s: int, e: int) -> bool:

@@ -42,6 +42,11 @@ _TITLE_END = re.compile(
     # a glued enumeration or sub-heading ("三、存在的不足一是…", "一、工作成效(一)…")
     rf"|(?<=[\u4e00-\u9fff])(?=一是|[（(][{_CN}]{{1,3}}[）)])"
 )
+# A title that ends by naming a part of a report is complete, even when a short sentence follows.
+_PART_TITLE = re.compile(
+    r"(?:计划|計劃|打算|目标|目標|成效|成绩|成績|问题|問題|不足|措施|做法|举措|舉措|情况|情況|总结|總結|思路|"
+    r"安排|要点|要點|回顾|回顧|任务|任務)$"
+)
 _ENUMERATION = re.compile(rf"[ \t\u3000]*(?:[{_CN}]是|首先|其次|再次|最后)")
 _PROSE_PUNCT = re.compile(r"[，,、；;]")
 # A clause break and a figure in one "title": prose with a list marker, not a heading.
@@ -154,7 +159,12 @@ def _analyse(text: str) -> _Analysis:
         nxt = lines[i + 1] if i + 1 < len(lines) else None
         found = _heading_at(text, cs, max_level=6 if prev_complete else 3)
         # A title that runs to the end of its line may be a sentence wrapped mid-way.
-        if found is not None and not text[found[0].end : le].strip() and _continues(text, nxt):
+        if (
+            found is not None
+            and not text[found[0].end : le].strip()
+            and _continues(text, nxt)
+            and not _PART_TITLE.search(found[0].title)
+        ):
             found = None
         line_heading = found is not None
         if found is not None:
