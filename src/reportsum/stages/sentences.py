@@ -42,11 +42,9 @@ _TITLE_END = re.compile(
     # a glued enumeration or sub-heading ("三、存在的不足一是…", "一、工作成效(一)…")
     rf"|(?<=[\u4e00-\u9fff])(?=一是|[（(][{_CN}]{{1,3}}[）)])"
 )
-# A title that ends by naming a part of a report is complete, even when a short sentence follows.
-_PART_TITLE = re.compile(
-    r"(?:计划|計劃|打算|目标|目標|成效|成绩|成績|问题|問題|不足|措施|做法|举措|舉措|情况|情況|总结|總結|思路|"
-    r"安排|要点|要點|回顾|回顧|任务|任務)$"
-)
+# A title naming the plan part is complete, even when a short target follows on the next line
+# ("三、2025年工作计划\n新增高新技术企业15家以上。").
+_PART_TITLE = re.compile(r"(?:计划|計劃|打算|目标|目標|思路|安排|要点|要點|任务|任務)$")
 _ENUMERATION = re.compile(rf"[ \t\u3000]*(?:[{_CN}]是|首先|其次|再次|最后)")
 _PROSE_PUNCT = re.compile(r"[，,、；;]")
 # A clause break and a figure in one "title": prose with a list marker, not a heading.
