@@ -12,8 +12,11 @@ against the document text, and only grounded items reach the four sections; the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
-from collections.abc import Callable, Coroutine, Sequence
+import warnings
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +43,8 @@ from reportsum.stages.subject import figure_subject
 from reportsum.stages.textmap import MappedText
 
 DEFAULT_CHUNK_CHARS = 1800
+BACKENDS = ("openai", "rules")
+MODES = ("tools", "json", "md_json")
 
 T = TypeVar("T")
 
@@ -86,13 +91,19 @@ def resolve_backend(settings: Settings, env: dict[str, str] | None = None) -> Se
     backend = settings.backend
     if backend is None:
         backend = "openai" if (base_url or api_key) else "rules"
-    if backend not in ("rules", "openai"):
+    if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}: choose 'openai' or 'rules'")
-    if backend == "openai":
-        if settings.mode not in ("tools", "json", "md_json"):
-            raise ConfigError(f"unknown mode {settings.mode!r}: choose tools, json or md_json")
-        if not model:
-            model = "gpt-4o-mini"
+    # Every setting is checked whatever the backend: a typo is an error, not silently unused.
+    if settings.mode not in MODES:
+        raise ConfigError(f"unknown mode {settings.mode!r}: choose {', '.join(MODES)}")
+    from reportsum.backends.prompts import PromptError, load_prompt
+
+    try:
+        load_prompt(settings.prompt)
+    except PromptError as exc:
+        raise ConfigError(str(exc)) from None
+    if backend == "openai" and not model:
+        model = "gpt-4o-mini"
     if settings.concurrency < 1:
         raise ConfigError("concurrency must be at least 1")
     if settings.chunk_chars < 200:
@@ -353,6 +364,7 @@ class FileOutcome:
     error: str | None = None
     raw: RawDocument | None = None
     rendered: str | None = None  # the output text, when a worker process rendered it
+    notes: list[str] = field(default_factory=list)  # library warnings while reading it
 
 
 class ChunkCounter:
@@ -382,16 +394,60 @@ def stamp_run(summary: FileSummary, run_id: str) -> None:
         doc.run.run_id = run_id
 
 
-async def summarise_path(path: Path, backend: Backend, *, chunk_chars: int = DEFAULT_CHUNK_CHARS) -> FileOutcome:
-    """Read and summarise one file; every failure becomes the outcome's error, never an exception."""
+class _Notes(logging.Handler):
+    def __init__(self, notes: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.notes = notes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.name.startswith("reportsum"):
+            self.notes.append(f"{record.name.split('.')[0]}: {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def captured_notes() -> Iterator[list[str]]:
+    """Warnings that libraries (pypdf, python-docx...) log or `warnings.warn` while reading a
+    file, collected instead of reaching stderr raw: the caller puts them on that file's line.
+    Reading is synchronous, so nothing else runs in this thread meanwhile."""
+    notes: list[str] = []
+    handler = _Notes(notes)
+    root = logging.getLogger()
+    root.addHandler(handler)
     try:
-        raw = read_file(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield notes
+    finally:
+        root.removeHandler(handler)
+    for w in caught:
+        notes.append(f"{w.category.__module__.split('.')[0]}: {w.message}")
+    # One line each, no repeats, in order.
+    notes[:] = list(dict.fromkeys(" ".join(n.split()) for n in notes))
+
+
+def _read(path: Path) -> tuple[RawDocument | None, str | None, list[str]]:
+    with captured_notes() as notes:
+        try:
+            return read_file(path), None, notes
+        except IngestError as exc:
+            return None, str(exc), notes
+
+
+async def summarise_path(path: Path, backend: Backend, *, chunk_chars: int = DEFAULT_CHUNK_CHARS) -> FileOutcome:
+    """Read and summarise one file; every failure becomes the outcome's error, never an exception.
+    Library warnings while reading end up in `notes` (and, if the file failed, in its error)."""
+    raw, error, notes = _read(path)
+    if raw is None:
+        if notes:
+            error = f"{error} ({'; '.join(notes)})"
+        return FileOutcome(path, error=error, notes=notes)
+    try:
         summary = await summarise_raw(raw, backend, chunk_chars=chunk_chars)
-        return FileOutcome(path, summary=summary, raw=raw)
+        return FileOutcome(path, summary=summary, raw=raw, notes=notes)
     except (IngestError, ExtractionFailed) as exc:
-        return FileOutcome(path, error=str(exc))
+        return FileOutcome(path, error=str(exc), notes=notes)
     except Exception as exc:  # noqa: BLE001 - one bad document must not lose the batch
-        return FileOutcome(path, error=f"{path}: {type(exc).__name__}: {exc}")
+        return FileOutcome(path, error=f"{path}: {type(exc).__name__}: {exc}", notes=notes)
 
 
 async def summarise_paths(

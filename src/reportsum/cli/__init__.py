@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from reportsum.cli.common import app, err
+from reportsum.cli.common import app, err, use_help_style
 
 # Each module registers its verbs; `reportsum --help` lists them in this order.
 # isort: off
@@ -19,6 +19,7 @@ from reportsum.cli import history  # noqa: E402, F401
 from reportsum.cli import check  # noqa: E402, F401
 from reportsum.cli import export  # noqa: E402, F401
 # isort: on
+use_help_style()
 
 __all__ = ["app", "main"]
 
