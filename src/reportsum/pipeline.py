@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from reportsum.backends.base import Backend, BackendResult
+from reportsum.backends.base import Backend, BackendResult, Candidate
 from reportsum.grounding.ground import GroundingSource, check_item
 from reportsum.grounding.numbers import claim_fields
 from reportsum.models import (
@@ -157,14 +157,70 @@ def _run_info(backend: Backend, result: BackendResult) -> RunInfo:
     )
 
 
+ITEM_MAX_CHARS = 300
+"""No item's text or evidence is longer: longer ones are split at clause boundaries (。；，、:...)
+or, where a piece has none, cut at this length with the warning CUT_WARNING."""
+CUT_WARNING = f"cut: longer than {ITEM_MAX_CHARS} characters with no clause boundary"
+_CLAUSE_ENDS = "。！？!?；;，,、：:）)"
+_NUMBER_CHARS = set("0123456789０１２３４５６７８９.．%％")
+
+
+def _clause_pieces(s: str, cap: int = ITEM_MAX_CHARS) -> list[tuple[int, int, bool]]:
+    """(start, end, was_cut) pieces of `s`, each at most `cap` long: cut after the last clause
+    mark within the cap (if it leaves a third of the cap or more), else the piece is the first
+    `cap` characters (never ending inside a number) and the rest up to the next clause mark
+    is dropped."""
+    out: list[tuple[int, int, bool]] = []
+    a = 0
+    while len(s) - a > cap:
+        window = s[a : a + cap]
+        k = max(window.rfind(ch) for ch in _CLAUSE_ENDS)
+        if k + 1 >= cap // 3:
+            out.append((a, a + k + 1, False))
+            a += k + 1
+            continue
+        j = a + cap
+        while j > a + cap // 2 and s[j - 1] in _NUMBER_CHARS and s[j] in _NUMBER_CHARS:
+            j -= 1
+        out.append((a, j, True))
+        nxt = min((i for i in (s.find(ch, j) for ch in _CLAUSE_ENDS) if i >= 0), default=len(s) - 1)
+        a = nxt + 1
+    if a < len(s):
+        out.append((a, len(s), False))
+    return [(x, y, c) for x, y, c in out if s[x:y].strip()]
+
+
+def cap_candidates(candidates: Sequence[Candidate]) -> list[tuple[Candidate, bool]]:
+    """Every candidate within `ITEM_MAX_CHARS`, with whether it was cut.
+
+    A verbatim candidate (text == evidence, as the rules backend gives) is split into clause
+    pieces; a model's candidate keeps its evidence's first piece and its text's."""
+    out: list[tuple[Candidate, bool]] = []
+    for c in candidates:
+        if len(c.text) <= ITEM_MAX_CHARS and len(c.evidence) <= ITEM_MAX_CHARS:
+            out.append((c, False))
+        elif c.text == c.evidence:
+            for a, b, cut in _clause_pieces(c.text):
+                piece = c.text[a:b].strip()
+                hint = None if c.hint is None else c.hint + a
+                out.append((replace(c, text=piece, evidence=piece, hint=hint), cut))
+        else:
+            ev = _clause_pieces(c.evidence)[:1] or [(0, 0, False)]
+            tx = _clause_pieces(c.text)[:1] or [(0, 0, False)]
+            out.append((replace(c, evidence=c.evidence[ev[0][0]:ev[0][1]], text=c.text[tx[0][0]:tx[0][1]]),
+                        ev[0][2] or tx[0][2] or len(c.evidence) > ITEM_MAX_CHARS or len(c.text) > ITEM_MAX_CHARS))
+    return out
+
+
 def ground_result(
     part: DocPart, result: BackendResult, grounding: GroundingSource
 ) -> tuple[dict[str, list[SummaryItem]], list[RejectedItem]]:
-    """Check every candidate; grounded ones become items, the others rejections."""
+    """Check every candidate (split or cut to `ITEM_MAX_CHARS` first); grounded ones become
+    items, the others rejections."""
     text: MappedText = part.text
     sections: dict[str, list[SummaryItem]] = {s: [] for s in SECTIONS}
     rejected = list(result.rejected)
-    for cand in result.candidates:
+    for cand, was_cut in cap_candidates(result.candidates):
         if cand.section not in sections:
             rejected.append(
                 RejectedItem(
@@ -214,7 +270,7 @@ def ground_result(
                 evidence=text.text[s:e],
                 span=text.span_to_original(s, e),
                 numbers=numbers,
-                warnings=list(check.warnings),
+                warnings=list(check.warnings) + ([CUT_WARNING] if was_cut else []),
             )
         )
     return {k: merge_items(v) for k, v in sections.items()}, merge_rejected(rejected)
