@@ -27,7 +27,7 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Entry point of the `reportsum` script."""
     try:
-        app()
+        app(prog_name="reportsum")  # also under `python -m reportsum`
     except KeyboardInterrupt:
         err("reportsum: interrupted")
         sys.exit(130)

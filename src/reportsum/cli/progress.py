@@ -110,6 +110,12 @@ class BatchProgress:
                 TimeElapsedColumn(),
                 TextColumn("{task.fields[rate]}"),
                 console=console,
+                # The bar goes when the batch ends: the screen keeps only the failure lines and
+                # the closing line. stdout is never redirected: outputs printed there (JSON...)
+                # must reach it, not the terminal the bar is on.
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
             self._task = self._bar.add_task("files", total=self.total, rate="")
             self._refresh()
@@ -152,7 +158,7 @@ class BatchProgress:
         if self._bar is not None:
             if failed or self.verbose:
                 self._bar.console.print(one_line(f"reportsum: {outcome.path}: {line}"),
-                                        markup=False, highlight=False)
+                                        markup=False, highlight=False, soft_wrap=True)
         elif failed or not self.quiet:
             prefix = "reportsum: " if self.quiet else f"[{t.files}/{self.total}] "
             self.stream.write(one_line(f"{prefix}{outcome.path}: {line}") + "\n")

@@ -43,6 +43,13 @@ from reportsum.stages.ingest import IngestError, RawDocument, read_text_bytes, s
 STDIN = Path("-")
 
 
+def _is_tty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
+
+
 @app.command()
 def summarise(
     paths: Annotated[
@@ -181,7 +188,9 @@ def summarise(
         if skipped and not quiet:
             err(f"reportsum: {skipped} of {len(inputs)} files already done in {out}, skipped "
                 "(--no-resume redoes them)")
-        with BatchProgress(len(todo) + len(stdin_raw), quiet=quiet, verbose=verbose) as progress:
+        # Outputs printed on the terminal the bar would redraw: plain lines instead of a bar.
+        live = False if out is None and _is_tty(sys.stdout) else None
+        with BatchProgress(len(todo) + len(stdin_raw), quiet=quiet, verbose=verbose, live=live) as progress:
 
             def done(outcome: FileOutcome) -> None:
                 error = None
