@@ -189,7 +189,7 @@ def test_help_reads_like_a_well_kept_cli():
         proc = run_cli(cmd, "--help", env={"COLUMNS": "120"})
         assert proc.returncode == 0, cmd
         text = proc.stdout
-        assert "<bool>" not in text and "<list" not in text and "<str>" not in text, (cmd, text)
+        assert not re.search(r"<\w+|LIST\[", text), (cmd, text)  # no <bool>, <list[Path]>, LIST[STR]
         assert not re.search(r"\{\w+", text.split("\n", 3)[1]), text  # no `{paths}...` in Usage
         assert "Example" in text, cmd
     summ = run_cli("summarise", "--help", env={"COLUMNS": "120"}).stdout
@@ -205,6 +205,17 @@ def test_help_reads_like_a_well_kept_cli():
 
 
 # ------------------------------------------------------------ issue 18: settings, hints, quiet
+
+def test_usage_errors_are_one_line(tmp_path):
+    for args, says in ((("summarise", "x.txt", "--format", "xml"), "'xml' is not one of"),
+                       (("summarise",), "Missing argument 'PATH...'"),
+                       (("nosuch",), "No such command 'nosuch'"),
+                       (("summarise", "x.txt", "--nosuch"), "No such option: --nosuch")):
+        proc = run_cli(*args, home=tmp_path)
+        assert proc.returncode == 2, args
+        (line,) = proc.stderr.splitlines()
+        assert line.startswith("reportsum: error: ") and says in line, (args, line)
+
 
 def test_the_no_model_hint_only_when_it_applies(tmp_path):
     src = str(seed("000"))
@@ -321,6 +332,8 @@ def test_runs_json_and_store_size(tmp_path):
     assert data["store"] == str(tmp_path / "reportsum.db") and data["documents"] == 2
     (run,) = data["runs"]
     assert run["docs"] == 2 and run["backend"] == "rules" and run["outcome"] == "ok" and run["model"] is None
+    show = run_cli("show", "last", home=tmp_path)
+    assert show.returncode == 0 and len(json.loads(show.stdout)) == 2  # two files: one array
     table = run_cli("runs", home=tmp_path)
     assert re.search(r"store .*reportsum\.db: \d+(\.\d)? KB, 1 runs, 2 document texts", table.stderr)
 

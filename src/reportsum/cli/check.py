@@ -34,9 +34,12 @@ from reportsum.stages.ingest import IngestError
 
 @app.command()
 def verify(
-    source: Annotated[Path, typer.Argument(help="The source report (txt, docx, doc, wps, pdf, html, or an image with the ocr extra).")],
+    source: Annotated[Path, typer.Argument(
+        metavar="SOURCE", show_default=False,
+        help="The source report (txt, docx, doc, wps, pdf, html, or an image with the ocr extra).")],
     summary: Annotated[
-        Path, typer.Argument(help="A summary: reportsum JSON, any JSON with the four lists, or text/Markdown.")
+        Path, typer.Argument(metavar="SUMMARY", show_default=False,
+                             help="A summary: reportsum JSON, any JSON with the four lists, or text/Markdown.")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
@@ -68,10 +71,11 @@ def eval_cmd(
                                               "(see schemas/gold.schema.json).", show_default=False)],
     prompt: Annotated[
         list[str] | None,
-        typer.Option("--prompt", help="A prompt to evaluate; repeat to compare prompts side by side."),
+        typer.Option("--prompt", metavar="NAME|PATH",
+                     help="A prompt to evaluate; repeat to compare prompts side by side."),
     ] = None,
     run: Annotated[
-        list[str] | None, typer.Option("--run", help="Score an existing run instead; repeatable.")
+        list[str] | None, typer.Option("--run", metavar="RUN", help="Score an existing run instead; repeatable.")
     ] = None,
     backend: BackendOpt = None,
     model: ModelOpt = None,

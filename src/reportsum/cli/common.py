@@ -80,6 +80,8 @@ def _value_name(param: TyperOption) -> Any:
         if text is None:
             return None
         inner = text.strip("<>")
+        if inner.startswith("list[") and inner.endswith("]"):  # a repeatable option: one value
+            inner = inner[5:-1]
         return _TYPE_NAMES.get(inner, inner if "|" in inner else inner.upper())
 
     return display

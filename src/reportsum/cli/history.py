@@ -190,7 +190,7 @@ def _strip_path(error: str, source: str) -> str:
 @app.command()
 def regenerate(
     run_id: Annotated[str, typer.Argument(metavar="RUN", help="The run whose documents to redo.")],
-    prompt: Annotated[str | None, typer.Option("--prompt", help="The other prompt (name or path).")] = None,
+    prompt: Annotated[str | None, typer.Option("--prompt", metavar="NAME|PATH", help="The other prompt (name or path).")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model (default: the run's).")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint (default: the run's).")] = None,
     api_key: ApiKeyOpt = None,

@@ -78,7 +78,7 @@ def summarise(
         int, typer.Option("--chunk-chars", help="Character budget of one chunk sent to the model.")
     ] = 1800,
     prompt: Annotated[
-        str, typer.Option("--prompt", help="Prompt name (see `reportsum prompts`) or a path to a prompt file.")
+        str, typer.Option("--prompt", metavar="NAME|PATH", help="Prompt name (see `reportsum prompts`) or a path to a prompt file.")
     ] = "default",
     max_reasks: Annotated[
         int, typer.Option("--max-reasks", help="Times a model is asked to fix ungrounded items.")
@@ -105,13 +105,13 @@ def summarise(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Summarise every report in PATHS into achievements, measures, problems and plans.
+    """Summarise reports into achievements, measures, problems and plans.
 
     Every number in the output is checked against the source; items that fail go to `rejected`.
     Each run is recorded in the store (see `reportsum runs`). With --out, a run that was
     stopped can be started again: inputs whose output is done (same input bytes, same backend,
     model, prompt, mode and chunk size; logged in OUT/.reportsum-done.jsonl) are skipped.
-    Every file under PATHS is accounted for: what is not read (unsupported type, broken link,
+    Every file under the paths given is accounted for: what is not read (unsupported type, broken link,
     symlink loop, unreadable folder) is named on stderr and counted as skipped; hidden files
     and the --out folder are never read. Outputs mirror the inputs' folders under --out.
     Progress goes to stderr: a live bar on a terminal, one line per file otherwise.
