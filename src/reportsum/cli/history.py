@@ -197,7 +197,7 @@ def regenerate(
     mode: Annotated[Mode | None, typer.Option("--mode", help="Default: the run's.", show_default=False)] = None,
     backend: Annotated[BackendName | None, typer.Option("--backend", help="Default: the run's.",
                                                         show_default=False)] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write outputs into this folder, "
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Also write outputs into this folder, "
                                              "named as `summarise -o` names them (html: with an index page).")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format (with --out).")] = Format.json,
     store: StoreOpt = None,

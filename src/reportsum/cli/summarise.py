@@ -58,7 +58,7 @@ def summarise(
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Write one output file per input file into this folder "
+        typer.Option("--out", "-o", metavar="DIR", help="Write one output file per input file into this folder, mirroring the inputs' folders "
                      "(atomically). Default: print to stdout."),
     ] = None,
     fmt: Annotated[
