@@ -184,7 +184,8 @@ def test_help_reads_like_a_well_kept_cli():
     top = run_cli("--help", env={"COLUMNS": "120"})
     assert top.returncode == 0
     assert "--install-completion" in top.stdout and "--version" in top.stdout
-    for cmd in ("summarise", "runs", "prune", "show", "regenerate", "diff", "verify", "eval", "prompts"):
+    for cmd in ("summarise", "runs", "prune", "show", "regenerate", "diff", "verify", "eval", "prompts",
+                "export"):
         assert re.search(rf"│ {cmd}\s", top.stdout), cmd
         proc = run_cli(cmd, "--help", env={"COLUMNS": "120"})
         assert proc.returncode == 0, cmd
@@ -314,7 +315,8 @@ def test_dash_reads_a_report_from_stdin(tmp_path):
 def test_read_only_commands_never_create_a_store(tmp_path):
     missing = tmp_path / "nope" / "x.db"
     for args in (("runs",), ("runs", "--json"), ("show", "last"), ("diff", "a", "b"), ("regenerate", "last"),
-                 ("prune", "--dry-run"), ("eval", str(ROOT / "eval" / "gold"), "--run", "last")):
+                 ("prune", "--dry-run"), ("eval", str(ROOT / "eval" / "gold"), "--run", "last"),
+                 ("export", "last", "-o", str(tmp_path / "t.xlsx"))):
         proc = run_cli(*args, "--store", str(missing), home=tmp_path)
         _ok(proc)
         assert proc.returncode == 2 and f"no store at {missing}" in proc.stderr, (args, proc.stderr)
