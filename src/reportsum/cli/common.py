@@ -117,8 +117,8 @@ class Format(StrEnum):
 
 
 class TableFormat(StrEnum):
-    xlsx = "xlsx"
     csv = "csv"
+    xlsx = "xlsx"
     parquet = "parquet"
 
 

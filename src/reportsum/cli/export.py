@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from reportsum.cli.common import StoreOpt, TableFormat, app, err, fail_usage, open_store, value
+from reportsum.cli.common import StoreOpt, TableFormat, app, err, fail_usage, value
 from reportsum.models import DocumentSummary
 from reportsum.outputs.export import ExportError, export
 from reportsum.outputs.tables import TableSourceError, build_tables, summaries_from_path
-from reportsum.runs.store import StoreError
+from reportsum.runs.store import Store, StoreError, default_store_path
 
 
 @app.command("export")
@@ -48,7 +48,11 @@ def export_cmd(
         else:
             run_ids.append(source)
     if run_ids:
-        with open_store(store, create=False) as st:  # reading runs never makes a store
+        try:  # reading runs never makes a store
+            st = Store(store or default_store_path(), create=False)
+        except StoreError as exc:
+            raise fail_usage(f"{', '.join(run_ids)}: not a file or folder, and {exc}") from None
+        with st:
             for rid in run_ids:
                 try:
                     summaries += st.results(st.run(rid).id)
