@@ -195,7 +195,11 @@ def test_help_reads_like_a_well_kept_cli():
         assert "Example" in text, cmd
     summ = run_cli("summarise", "--help", env={"COLUMNS": "120"}).stdout
     assert re.search(r"Usage: reportsum summarise \[OPTIONS\] PATH\.\.\. *\n", summ)
-    assert "json|jsonl|md|html" in summ and "tools|json|md_json" in summ and "openai|rules" in summ
+    assert "tools|json|md_json" in summ and "openai|rules" in summ
+    fmt = summ[summ.index("--format"):summ.index("--backend")]
+    assert all(f"{name}:" in fmt for name in ("json", "jsonl", "md", "html"))
+    assert "xlsx, csv, parquet" in fmt
+    assert "json|jsonl|md|html" in run_cli("regenerate", "--help", env={"COLUMNS": "120"}).stdout
     assert "[default: 1800]" in summ
     for cmd, tag in (("eval", "GOLD..."), ("diff", "RUN_A RUN_B")):
         assert tag in run_cli(cmd, "--help", env={"COLUMNS": "120"}).stdout

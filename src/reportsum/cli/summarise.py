@@ -62,7 +62,7 @@ def summarise(
                      "(atomically). Default: print to stdout."),
     ] = None,
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="json: one object per file (on stdout, "
+        Format, typer.Option("--format", "-f", metavar="FORMAT", help="json: one object per file (on stdout, "
                              "several files make one JSON array); jsonl: one document per line; "
                              "md: Markdown; html: a page per file, evidence highlighted in the "
                              "source, and an index page; or the run's tables: xlsx, csv, parquet "
