@@ -477,8 +477,15 @@ def captured_notes() -> Iterator[list[str]]:
         root.removeHandler(handler)
     for w in caught:
         notes.append(f"{w.category.__module__.split('.')[0]}: {w.message}")
-    # One line each, no repeats, in order.
-    notes[:] = list(dict.fromkeys(" ".join(n.split()) for n in notes))
+    # One short line each (the first sentence, at most 160 characters), no repeats, in order.
+    notes[:] = list(dict.fromkeys(_short_note(n) for n in notes))
+
+
+def _short_note(note: str, limit: int = 160) -> str:
+    note = " ".join(note.split())
+    head, dot, rest = note.partition(". ")
+    note = head + "." if dot and rest else note
+    return note if len(note) <= limit else note[: limit - 1] + "…"
 
 
 def _read(path: Path) -> tuple[RawDocument | None, str | None, list[str]]:

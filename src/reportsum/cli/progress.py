@@ -8,7 +8,7 @@ Anywhere else (a pipe, a log file, CI) every finished file is one line:
     [13/3000] reports/b.pdf: failed: empty file (no text)
 
 A failure is one line naming the file once, with any warning a library gave while reading it
-(pypdf's "EOF marker not found"...) in brackets; control characters in names are escaped.
+(bs4's "looks more like a URL", pypdf's "EOF marker not found"...) in brackets; control characters in names are escaped.
 `quiet` shows failures only; `verbose` adds a line per file on a terminal too, with those
 warnings for files that were summarised.
 """
