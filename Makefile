@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench schemas clean install browser office
+.PHONY: demo test lint bench schemas clean install browser office terminal
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,10 +38,16 @@ office:
 			libreoffice-writer-nogui fonts-wqy-microhei; \
 	fi
 
+# tests/test_cli_everyday.py runs the live progress display in a real terminal (tmux).
+terminal:
+	@if ! command -v tmux >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q tmux; \
+	fi
+
 demo: $(STAMP)
 	REPORTSUM_HOME=$(CURDIR)/.venv/reportsum-home $(BIN)/reportsum summarise examples/ --format md
 
-test: $(STAMP) browser office
+test: $(STAMP) browser office terminal
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -56,7 +56,7 @@ def assert_evidence_at_span(raw: str, item) -> None:  # noqa: ANN001 - any Summa
 
 BATCH_KEY = "sk-test-batch-0000"
 CLOSING_LINE = re.compile(r"(\d+) of (\d+) files summarised \((\d+) documents\), (\d+) failed"
-                     r"(?:, (\d+) skipped \(done\))?; (\d+) model calls, (\d+) cache hits")
+                     r"(?:, (\d+) skipped \(done\))?(?:, \d+ skipped)?; (\d+) model calls, (\d+) cache hits")
 
 
 def report_text(i: int) -> str:

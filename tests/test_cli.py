@@ -70,8 +70,9 @@ def test_one_bad_file_does_not_lose_the_batch(tmp_path):
     _no_traceback(proc)
     assert proc.returncode == 1
     assert "broken.txt" in proc.stderr and "empty.txt" in proc.stderr
-    assert (out / f"{good.stem}.json").exists()
-    assert not (out / "broken.json").exists()
+    # Outputs mirror the inputs relative to their common folder (here the file system's root).
+    assert (out / good.parent.relative_to("/") / f"{good.stem}.json").exists()
+    assert not list(out.rglob("broken.json"))
 
 
 def test_usage_errors_exit_2_without_traceback(tmp_path):

@@ -150,7 +150,9 @@ def test_a_document_whose_every_call_fails_is_a_failure_and_the_batch_goes_on(tm
     assert proc.returncode == 1, proc.stderr
     assert bad.name in proc.stderr and "every chunk failed" in proc.stderr and "500" in proc.stderr
     assert KEY not in proc.stderr
-    assert (out / f"{good.stem}.json").exists() and not (out / f"{bad.stem}.json").exists()
+    # Outputs mirror the inputs relative to their common folder (here the file system's root).
+    assert (out / good.parent.relative_to("/") / f"{good.stem}.json").exists()
+    assert not list(out.rglob(f"{bad.stem}.json"))
 
 
 def test_eval_compares_two_prompts_side_by_side_through_the_cli(tmp_path, fake_openai):

@@ -174,7 +174,8 @@ def test_export_errors_are_one_line_and_exit_2(tmp_path) -> None:
     r = run_cli("export", "no-such-run", "-o", str(tmp_path / "x.xlsx"), home=tmp_path)
     assert r.returncode == 2 and "no-such-run" in r.stderr and "Traceback" not in r.stderr
     r = run_cli("export", str(bad), "-f", "ods", "-o", str(tmp_path / "x"), home=tmp_path)
-    assert r.returncode == 2 and "csv, xlsx, parquet" in r.stderr
+    assert r.returncode == 2 and "'ods'" in r.stderr and all(f"'{f}'" in r.stderr for f in ("csv", "xlsx", "parquet"))
+    assert len(r.stderr.splitlines()) == 1
 
 
 def test_outputs_written_before_subjects_existed_still_load(tmp_path) -> None:

@@ -266,6 +266,23 @@ def test_index_link_opens_the_page(pages: Path, browser: Cdp):
     assert not [e for e in browser.events if e["method"] == "Page.javascriptDialogOpening"]
 
 
+def test_index_columns_show_the_page_counts(pages: Path, browser: Cdp):
+    """The index's row gives the page's numbers: items is the count of items on the page (it once
+    showed `<built-in method items of dict ...>`)."""
+    browser.open((pages / "index.html").as_uri())
+    assert browser.js("document.readyState") == "complete"
+    headers = browser.js("[...document.querySelectorAll('th')].map(e => e.textContent)")
+    cells = browser.js("[...document.querySelectorAll('tr td.n')].map(e => e.textContent)")
+    assert len(cells) == 4 and all(c.isdigit() for c in cells), cells
+    shown = dict(zip(headers[1:], map(int, cells), strict=True))
+    assert "built-in" not in browser.js("document.body.textContent")
+    mark = len(browser.events)
+    browser.click("a")
+    browser.wait_event("Page.loadEventFired", since=mark)
+    assert shown["条目 items"] == browser.js("document.querySelectorAll('#summary .item').length") > 0
+    assert shown["文档 docs"] == 1
+
+
 def test_index_after_a_resume_still_lists_every_page(tmp_path):
     reports = []
     for k in range(3):

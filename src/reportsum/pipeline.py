@@ -12,13 +12,16 @@ against the document text, and only grounded items reach the four sections; the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
-from collections.abc import Callable, Coroutine, Sequence
+import warnings
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from reportsum.backends.base import Backend, BackendResult
+from reportsum.backends.base import Backend, BackendResult, Candidate
 from reportsum.grounding.ground import GroundingSource, check_item
 from reportsum.grounding.numbers import claim_fields
 from reportsum.grounding.slogans import NOT_FIGURE_KINDS, is_slogan_numeral, slogan_spans
@@ -42,6 +45,8 @@ from reportsum.stages.subject import figure_subject
 from reportsum.stages.textmap import MappedText
 
 DEFAULT_CHUNK_CHARS = 1800
+BACKENDS = ("openai", "rules")
+MODES = ("tools", "json", "md_json")
 
 T = TypeVar("T")
 
@@ -90,13 +95,19 @@ def resolve_backend(settings: Settings, env: dict[str, str] | None = None) -> Se
     backend = settings.backend
     if backend is None:
         backend = "openai" if (base_url or api_key) else "rules"
-    if backend not in ("rules", "openai"):
+    if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}: choose 'openai' or 'rules'")
-    if backend == "openai":
-        if settings.mode not in ("tools", "json", "md_json"):
-            raise ConfigError(f"unknown mode {settings.mode!r}: choose tools, json or md_json")
-        if not model:
-            model = "gpt-4o-mini"
+    # Every setting is checked whatever the backend: a typo is an error, not silently unused.
+    if settings.mode not in MODES:
+        raise ConfigError(f"unknown mode {settings.mode!r}: choose {', '.join(MODES)}")
+    from reportsum.backends.prompts import PromptError, load_prompt
+
+    try:
+        load_prompt(settings.prompt)
+    except PromptError as exc:
+        raise ConfigError(str(exc)) from None
+    if backend == "openai" and not model:
+        model = "gpt-4o-mini"
     if settings.concurrency < 1:
         raise ConfigError("concurrency must be at least 1")
     if settings.chunk_chars < 200:
@@ -151,17 +162,73 @@ def _run_info(backend: Backend, result: BackendResult) -> RunInfo:
     )
 
 
+ITEM_MAX_CHARS = 300
+"""No item's text or evidence is longer: longer ones are split at clause boundaries (。；，、:...)
+or, where a piece has none, cut at this length with the warning CUT_WARNING."""
+CUT_WARNING = f"cut: longer than {ITEM_MAX_CHARS} characters with no clause boundary"
+_CLAUSE_ENDS = "。！？!?；;，,、：:）)"
+_NUMBER_CHARS = set("0123456789０１２３４５６７８９.．%％")
+
+
+def _clause_pieces(s: str, cap: int = ITEM_MAX_CHARS) -> list[tuple[int, int, bool]]:
+    """(start, end, was_cut) pieces of `s`, each at most `cap` long: cut after the last clause
+    mark within the cap (if it leaves a third of the cap or more), else the piece is the first
+    `cap` characters (never ending inside a number) and the rest up to the next clause mark
+    is dropped."""
+    out: list[tuple[int, int, bool]] = []
+    a = 0
+    while len(s) - a > cap:
+        window = s[a : a + cap]
+        k = max(window.rfind(ch) for ch in _CLAUSE_ENDS)
+        if k + 1 >= cap // 3:
+            out.append((a, a + k + 1, False))
+            a += k + 1
+            continue
+        j = a + cap
+        while j > a + cap // 2 and s[j - 1] in _NUMBER_CHARS and s[j] in _NUMBER_CHARS:
+            j -= 1
+        out.append((a, j, True))
+        nxt = min((i for i in (s.find(ch, j) for ch in _CLAUSE_ENDS) if i >= 0), default=len(s) - 1)
+        a = nxt + 1
+    if a < len(s):
+        out.append((a, len(s), False))
+    return [(x, y, c) for x, y, c in out if s[x:y].strip()]
+
+
+def cap_candidates(candidates: Sequence[Candidate]) -> list[tuple[Candidate, bool]]:
+    """Every candidate within `ITEM_MAX_CHARS`, with whether it was cut.
+
+    A verbatim candidate (text == evidence, as the rules backend gives) is split into clause
+    pieces; a model's candidate keeps its evidence's first piece and its text's."""
+    out: list[tuple[Candidate, bool]] = []
+    for c in candidates:
+        if len(c.text) <= ITEM_MAX_CHARS and len(c.evidence) <= ITEM_MAX_CHARS:
+            out.append((c, False))
+        elif c.text == c.evidence:
+            for a, b, cut in _clause_pieces(c.text):
+                piece = c.text[a:b].strip()
+                hint = None if c.hint is None else c.hint + a
+                out.append((replace(c, text=piece, evidence=piece, hint=hint), cut))
+        else:
+            ev = _clause_pieces(c.evidence)[:1] or [(0, 0, False)]
+            tx = _clause_pieces(c.text)[:1] or [(0, 0, False)]
+            out.append((replace(c, evidence=c.evidence[ev[0][0]:ev[0][1]], text=c.text[tx[0][0]:tx[0][1]]),
+                        ev[0][2] or tx[0][2] or len(c.evidence) > ITEM_MAX_CHARS or len(c.text) > ITEM_MAX_CHARS))
+    return out
+
+
 def ground_result(
     part: DocPart, result: BackendResult, grounding: GroundingSource
 ) -> tuple[dict[str, list[SummaryItem]], list[RejectedItem]]:
-    """Check every candidate; grounded ones become items, the others rejections.
+    """Check every candidate (split or cut to `ITEM_MAX_CHARS` first); grounded ones become
+    items, the others rejections.
 
     Grounded minor candidates (ranked out by a salience cap) go under the key "minor"."""
     text: MappedText = part.text
     sections: dict[str, list[SummaryItem]] = {s: [] for s in (*SECTIONS, "minor")}
     rejected = list(result.rejected)
     slogans = slogan_spans(grounding.text)
-    for cand in result.candidates:
+    for cand, was_cut in cap_candidates(result.candidates):
         if cand.section not in sections:
             rejected.append(
                 RejectedItem(
@@ -213,7 +280,7 @@ def ground_result(
             evidence=text.text[s:e],
             span=text.span_to_original(s, e),
             numbers=numbers,
-            warnings=list(check.warnings),
+            warnings=list(check.warnings) + ([CUT_WARNING] if was_cut else []),
         )
         if cand.minor:
             sections["minor"].append(MinorItem(section=cand.section, **fields))  # type: ignore[arg-type]
@@ -367,6 +434,7 @@ class FileOutcome:
     error: str | None = None
     raw: RawDocument | None = None
     rendered: str | None = None  # the output text, when a worker process rendered it
+    notes: list[str] = field(default_factory=list)  # library warnings while reading it
 
 
 class ChunkCounter:
@@ -396,16 +464,67 @@ def stamp_run(summary: FileSummary, run_id: str) -> None:
         doc.run.run_id = run_id
 
 
-async def summarise_path(path: Path, backend: Backend, *, chunk_chars: int = DEFAULT_CHUNK_CHARS) -> FileOutcome:
-    """Read and summarise one file; every failure becomes the outcome's error, never an exception."""
+class _Notes(logging.Handler):
+    def __init__(self, notes: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.notes = notes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.name.startswith("reportsum"):
+            self.notes.append(f"{record.name.split('.')[0]}: {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def captured_notes() -> Iterator[list[str]]:
+    """Warnings that libraries (pypdf, python-docx...) log or `warnings.warn` while reading a
+    file, collected instead of reaching stderr raw: the caller puts them on that file's line.
+    Reading is synchronous, so nothing else runs in this thread meanwhile."""
+    notes: list[str] = []
+    handler = _Notes(notes)
+    root = logging.getLogger()
+    root.addHandler(handler)
     try:
-        raw = read_file(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield notes
+    finally:
+        root.removeHandler(handler)
+    for w in caught:
+        notes.append(f"{w.category.__module__.split('.')[0]}: {w.message}")
+    # One short line each (the first sentence, at most 160 characters), no repeats, in order.
+    notes[:] = list(dict.fromkeys(_short_note(n) for n in notes))
+
+
+def _short_note(note: str, limit: int = 160) -> str:
+    note = " ".join(note.split())
+    head, dot, rest = note.partition(". ")
+    note = head + "." if dot and rest else note
+    return note if len(note) <= limit else note[: limit - 1] + "…"
+
+
+def _read(path: Path) -> tuple[RawDocument | None, str | None, list[str]]:
+    with captured_notes() as notes:
+        try:
+            return read_file(path), None, notes
+        except IngestError as exc:
+            return None, str(exc), notes
+
+
+async def summarise_path(path: Path, backend: Backend, *, chunk_chars: int = DEFAULT_CHUNK_CHARS) -> FileOutcome:
+    """Read and summarise one file; every failure becomes the outcome's error, never an exception.
+    Library warnings while reading end up in `notes` (and, if the file failed, in its error)."""
+    raw, error, notes = _read(path)
+    if raw is None:
+        if notes:
+            error = f"{error} ({'; '.join(notes)})"
+        return FileOutcome(path, error=error, notes=notes)
+    try:
         summary = await summarise_raw(raw, backend, chunk_chars=chunk_chars)
-        return FileOutcome(path, summary=summary, raw=raw)
+        return FileOutcome(path, summary=summary, raw=raw, notes=notes)
     except (IngestError, ExtractionFailed) as exc:
-        return FileOutcome(path, error=str(exc))
+        return FileOutcome(path, error=str(exc), notes=notes)
     except Exception as exc:  # noqa: BLE001 - one bad document must not lose the batch
-        return FileOutcome(path, error=f"{path}: {type(exc).__name__}: {exc}")
+        return FileOutcome(path, error=f"{path}: {type(exc).__name__}: {exc}", notes=notes)
 
 
 async def summarise_paths(

@@ -14,6 +14,7 @@ from reportsum.cli.common import (
     BackendOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
+    Mode,
     ModelOpt,
     ModeOpt,
     NoCacheOpt,
@@ -23,6 +24,7 @@ from reportsum.cli.common import (
     fail_usage,
     open_store,
     settings_or_exit,
+    value,
 )
 from reportsum.outputs.atomic import write_text_atomic
 from reportsum.pipeline import ConfigError, Settings
@@ -32,13 +34,19 @@ from reportsum.stages.ingest import IngestError
 
 @app.command()
 def verify(
-    source: Annotated[Path, typer.Argument(help="The source report (txt, docx, doc, wps, pdf, html, or an image with the ocr extra).")],
+    source: Annotated[Path, typer.Argument(
+        metavar="SOURCE", show_default=False,
+        help="The source report (txt, docx, doc, wps, pdf, html, or an image with the ocr extra).")],
     summary: Annotated[
-        Path, typer.Argument(help="A summary: reportsum JSON, any JSON with the four lists, or text/Markdown.")
+        Path, typer.Argument(metavar="SUMMARY", show_default=False,
+                             help="A summary: reportsum JSON, any JSON with the four lists, or text/Markdown.")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
-    """Check every number of SUMMARY against SOURCE. Exit 0: all grounded; 1: some not; 2: bad input."""
+    """Check every number of SUMMARY against SOURCE. Exit 0: all grounded; 1: some not; 2: bad input.
+
+    **Example:** reportsum verify report.txt summary.md
+    """
     from reportsum.grounding.verify import VerifyInputError, load_summary
     from reportsum.grounding.verify import verify as run_verify
     from reportsum.stages.ingest import read_file
@@ -59,19 +67,21 @@ def verify(
 
 @app.command("eval")
 def eval_cmd(
-    gold: Annotated[list[Path], typer.Argument(metavar="GOLD_PATH...", help="Gold files or folders.")],
+    gold: Annotated[list[Path], typer.Argument(metavar="GOLD...", help="Gold files or folders "
+                                              "(see schemas/gold.schema.json).", show_default=False)],
     prompt: Annotated[
         list[str] | None,
-        typer.Option("--prompt", help="A prompt to evaluate; repeat to compare prompts side by side."),
+        typer.Option("--prompt", metavar="NAME|PATH",
+                     help="A prompt to evaluate; repeat to compare prompts side by side."),
     ] = None,
     run: Annotated[
-        list[str] | None, typer.Option("--run", help="Score an existing run instead; repeatable.")
+        list[str] | None, typer.Option("--run", metavar="RUN", help="Score an existing run instead; repeatable.")
     ] = None,
     backend: BackendOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
-    mode: ModeOpt = "tools",
+    mode: ModeOpt = Mode.tools,
     concurrency: ConcurrencyOpt = 4,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write every figure as JSON here.")] = None,
     min_f1: Annotated[
@@ -81,7 +91,10 @@ def eval_cmd(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Score summaries against gold files: P/R/F1 per section, number recall/precision,
-    rejections, calls, tokens and time, with prompts (or runs) side by side."""
+    rejections, calls, tokens and time, with prompts (or runs) side by side.
+
+    **Example:** reportsum eval eval/gold --prompt default --prompt strict --json scores.json
+    """
     from rich.console import Console
 
     from reportsum.evaluation.evaluate import Contender, collect_gold, evaluate
@@ -97,12 +110,14 @@ def eval_cmd(
     if not contenders or prompt:
         for name in prompt or ["default"]:
             settings = settings_or_exit(Settings(
-                backend=backend, model=model, base_url=base_url, api_key=api_key, mode=mode,
+                backend=value(backend), model=model, base_url=base_url, api_key=api_key,
+                mode=value(mode) or "tools",
                 concurrency=concurrency, prompt=name,
             ))
             label = settings.backend if settings.backend == "rules" else f"{settings.model}:{name}"
             contenders.append(Contender(label=label, settings=settings))
-    with open_store(store) as st:
+    # Scoring existing runs only reads the store; evaluating a prompt records runs in it.
+    with open_store(store, create=bool(prompt) or not run) as st:
         try:
             report = evaluate(golds, contenders, st, use_cache=not no_cache)
         except (ConfigError, StoreError) as exc:
@@ -117,7 +132,10 @@ def eval_cmd(
 
 @app.command("prompts")
 def prompts_cmd() -> None:
-    """List the bundled prompts: name, version, description."""
+    """List the bundled prompts: name, version, description (tab-separated).
+
+    **Example:** reportsum prompts
+    """
     from reportsum.backends.prompts import list_prompts
 
     for p in list_prompts():

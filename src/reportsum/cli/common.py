@@ -6,11 +6,14 @@ Exit codes: 0 all done, 1 some input failed (or, for verify, some number ungroun
 
 from __future__ import annotations
 
+import re
 import sys
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from reportsum import __version__
 from reportsum.pipeline import ConfigError, Settings, resolve_backend
@@ -19,11 +22,125 @@ from reportsum.runs.store import Store, StoreError, default_store_path
 
 app = typer.Typer(
     name="reportsum",
-    help="Structured, number-grounded summaries of Chinese work reports (工作总结).",
     no_args_is_help=True,
-    add_completion=False,
+    # `--install-completion` / `--show-completion` for bash, zsh, fish and PowerShell.
+    add_completion=True,
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
+
+
+# ------------------------------------------------------------------ help as click prints it
+
+_TYPE_NAMES = {"path": "PATH", "str": "TEXT", "int": "INTEGER", "float": "FLOAT"}
+
+
+def _plain_types(params: list[Any]) -> None:
+    for param in params:
+        if isinstance(param, TyperArgument):
+            param.display_type_rich = _no_type  # type: ignore[method-assign]
+        elif hasattr(param, "display_type_rich") and not getattr(param, "_plain", False):
+            param.display_type_rich = _value_name(param)
+            param._plain = True
+
+
+class Command(TyperCommand):
+    """A verb whose help reads like a well-kept CLI's: `Usage: reportsum summarise [OPTIONS]
+    PATH...` (no `{paths}...`), value names such as PATH, TEXT, INTEGER or the choices
+    (json|jsonl|md|html), and nothing after a flag (no `<bool>` or `<list[Path]>` tags)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        _plain_types(params)
+        return params
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                name = param.metavar or (param.name or "ARG").upper()
+                if param.nargs != 1 and not name.endswith("..."):
+                    name += "..."
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+def _value_name(param: TyperOption) -> Any:
+    shown = param.display_type_rich
+
+    def display(ctx: Any) -> str | None:
+        if param.is_flag or param.count:
+            return None
+        text = shown(ctx)
+        if text is None:
+            return None
+        inner = text.strip("<>")
+        if inner.startswith("list[") and inner.endswith("]"):  # a repeatable option: one value
+            inner = inner[5:-1]
+        return _TYPE_NAMES.get(inner, inner if "|" in inner else inner.upper())
+
+    return display
+
+
+class Group(TyperGroup):
+    """The `reportsum` group, its own options shown as `Command` shows a verb's."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        _plain_types(params)
+        return params
+
+
+def use_help_style() -> None:
+    """Give every registered verb the `Command` class (call once all verbs are registered)."""
+    app.info.cls = Group
+    for info in app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = Command
+
+
+# ------------------------------------------------------------------ choices
+
+class Format(StrEnum):
+    json = "json"
+    jsonl = "jsonl"
+    md = "md"
+    html = "html"
+    xlsx = "xlsx"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class TableFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    parquet = "parquet"
+
+
+class ShowFormat(StrEnum):
+    json = "json"
+    md = "md"
+
+
+class Mode(StrEnum):
+    tools = "tools"
+    json = "json"
+    md_json = "md_json"
+
+
+class BackendName(StrEnum):
+    openai = "openai"
+    rules = "rules"
+
+
+def value(choice: Enum | str | None) -> str | None:
+    """The plain string of a choice (typer hands enums over)."""
+    return None if choice is None else str(getattr(choice, "value", choice))
 
 RULES_HINT = (
     "reportsum: no model configured, using the offline rules backend. To use a model, give "
@@ -31,9 +148,22 @@ RULES_HINT = (
 )
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters escaped (`\\n`, `\\x1b`...): a file name holding a
+    newline or an escape sequence cannot break the one-line-per-file log or drive the terminal."""
+    def esc(m: re.Match[str]) -> str:
+        ch = m.group()
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\x{ord(ch):02x}")
+
+    return _CONTROL.sub(esc, text)
+
+
 def err(msg: str) -> None:
-    """One line to stderr."""
-    typer.echo(msg, err=True)
+    """One line to stderr (control characters escaped)."""
+    typer.echo(one_line(msg), err=True)
 
 
 def echo_stdout(text: str) -> None:
@@ -57,10 +187,19 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                           help="Show the version and exit.")
     ] = False,
 ) -> None:
-    """Structured, number-grounded summaries of Chinese work reports (工作总结)."""
+    """Structured, number-grounded summaries of Chinese work reports (工作总结).
+
+    Every number in a summary is checked against the source text. Offline by default (the
+    rules backend); give a model with --base-url/--api-key/--model.
+
+    **Example:** reportsum summarise reports/ -o summaries/
+
+    Exit codes: 0 all done; 1 some input failed or was skipped; 2 usage or configuration error.
+    """
 
 
 # ------------------------------------------------------------------ options, declared once
@@ -71,9 +210,9 @@ StoreOpt = Annotated[
                  "user data directory)."),
 ]
 BackendOpt = Annotated[
-    str | None,
-    typer.Option("--backend", help="openai or rules. Default: openai when a base URL or API "
-                 "key is configured, otherwise rules (offline)."),
+    BackendName | None,
+    typer.Option("--backend", help="Default: openai when a base URL or API key is configured, "
+                 "otherwise rules (offline).", show_default=False),
 ]
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model name (env REPORTSUM_MODEL).")]
 BaseUrlOpt = Annotated[
@@ -83,7 +222,7 @@ ApiKeyOpt = Annotated[
     str | None, typer.Option("--api-key", help="API key (env OPENAI_API_KEY). Never logged or stored.")
 ]
 ModeOpt = Annotated[
-    str, typer.Option("--mode", help="How the model returns structure: tools, json or md_json.")
+    Mode, typer.Option("--mode", help="How the model returns structure.")
 ]
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", "-j", help="Model calls in flight at once, across documents.")
@@ -91,13 +230,29 @@ ConcurrencyOpt = Annotated[
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Call the model even when the cache has the answer.")
 ]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Only errors: no progress, hints or per-file lines.")
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="A line per file even on a terminal, with the "
+                       "warnings libraries gave while reading it.")
+]
 
 
-def open_store(path: Path | None) -> Store:
+def open_store(path: Path | None, *, create: bool = True) -> Store:
+    """The store at `path` (default: the user's). Read-only verbs pass create=False: a store
+    that does not exist is an error (exit 2), never an empty one made on the way."""
     try:
-        return Store(path or default_store_path())
+        return Store(path or default_store_path(), create=create)
     except StoreError as exc:
         raise fail_usage(str(exc)) from None
+
+
+def rules_hint(settings: Settings, backend_given: BackendName | str | None, quiet: bool = False) -> None:
+    """Say how to use a model, when the rules backend was picked for lack of one (not when
+    --backend rules was asked for)."""
+    if settings.backend == "rules" and backend_given is None and not quiet:
+        err(RULES_HINT)
 
 
 def settings_or_exit(settings: Settings) -> Settings:
@@ -108,15 +263,22 @@ def settings_or_exit(settings: Settings) -> Settings:
         raise fail_usage(str(exc)) from None
 
 
-def finish(result: BatchResult, extra_failures: list[str], skipped: int = 0) -> None:
-    """The closing line of a batch; exit 1 when any input failed."""
+def finish(result: BatchResult, extra_failures: list[str], skipped: int = 0, unread: int = 0,
+           quiet: bool = False) -> None:
+    """The closing line of a batch: `skipped` inputs already done (resume), `unread` entries
+    not read at all (unsupported, broken links... each named on stderr before). Exit 1 when
+    any input failed or was not read."""
     u = result.usage
     done = f", {skipped} skipped (done)" if skipped else ""
+    other = f", {unread} skipped" if unread else ""
+    bad = bool(result.failures or extra_failures or unread)
+    if quiet and not bad:
+        return
     err(
         f"reportsum: run {result.run_id}: {len(result.outcomes) - len(result.failures)} of "
-        f"{len(result.outcomes) + skipped} files summarised ({result.documents} documents), "
-        f"{len(result.failures)} failed{done}; {u.calls} model calls, {u.cache_hits} cache hits, "
+        f"{len(result.outcomes) + skipped + unread} files summarised ({result.documents} documents), "
+        f"{len(result.failures)} failed{done}{other}; {u.calls} model calls, {u.cache_hits} cache hits, "
         f"{u.total_tokens} tokens, {result.seconds:.1f}s"
     )
-    if result.failures or extra_failures:
+    if bad:
         raise typer.Exit(1)

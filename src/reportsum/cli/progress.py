@@ -5,7 +5,12 @@ model calls, cache hits, rejections, elapsed time and rate; failures are printed
 Anywhere else (a pipe, a log file, CI) every finished file is one line:
 
     [12/3000] reports/a.docx: 3 documents, 41 items, 0 rejected
-    [13/3000] reports/b.pdf: failed: b.pdf: empty file (no text)
+    [13/3000] reports/b.pdf: failed: empty file (no text)
+
+A failure is one line naming the file once, with any warning a library gave while reading it
+(bs4's "looks more like a URL", pypdf's "EOF marker not found"...) in brackets; control characters in names are escaped.
+`quiet` shows failures only; `verbose` adds a line per file on a terminal too, with those
+warnings for files that were summarised.
 """
 
 from __future__ import annotations
@@ -28,8 +33,18 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from reportsum.cli.common import one_line
 from reportsum.models import SECTIONS
 from reportsum.pipeline import FileOutcome
+
+
+def failure_reason(outcome: FileOutcome, error: str | None = None) -> str:
+    """Why a file failed, without its path or name in front (the line names it once)."""
+    reason = outcome.error or error or "no summary"
+    for prefix in (f"{outcome.path}: ", f"{outcome.path.name}: "):
+        if reason.startswith(prefix):
+            return reason[len(prefix):]
+    return reason
 
 
 @dataclass
@@ -71,12 +86,15 @@ class BatchProgress:
     `live` picks the display; by default a live bar when `stream` is a terminal.
     """
 
-    def __init__(self, total: int, *, stream: TextIO | None = None, live: bool | None = None) -> None:
+    def __init__(self, total: int, *, stream: TextIO | None = None, live: bool | None = None,
+                 quiet: bool = False, verbose: bool = False) -> None:
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
         self.tally = Tally()
         self.started = time.perf_counter()
-        self._live = is_live_terminal(self.stream) if live is None else live
+        self.quiet = quiet
+        self.verbose = verbose and not quiet
+        self._live = not quiet and (is_live_terminal(self.stream) if live is None else live)
         self._bar: _Bar | None = None
         self._task: TaskID | None = None
 
@@ -92,6 +110,12 @@ class BatchProgress:
                 TimeElapsedColumn(),
                 TextColumn("{task.fields[rate]}"),
                 console=console,
+                # The bar goes when the batch ends: the screen keeps only the failure lines and
+                # the closing line. stdout is never redirected: outputs printed there (JSON...)
+                # must reach it, not the terminal the bar is on.
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
             self._task = self._bar.add_task("files", total=self.total, rate="")
             self._refresh()
@@ -114,16 +138,12 @@ class BatchProgress:
         not be written), which makes it a failed file too."""
         t = self.tally
         t.files += 1
-        reason = outcome.error or error
-        if reason is not None or outcome.summary is None:
+        failed = (outcome.error or error) is not None or outcome.summary is None
+        if failed:
             t.failed += 1
-            reason = reason or "no summary"
-            # Most errors already start with the path; the line names it once.
-            prefix = f"{outcome.path}: "
-            line = f"failed: {reason[len(prefix):] if reason.startswith(prefix) else reason}"
-            if self._bar is not None:
-                self._bar.console.print(f"reportsum: {outcome.path}: {line}", markup=False, highlight=False)
+            line = f"failed: {failure_reason(outcome, error)}"
         else:
+            assert outcome.summary is not None
             docs = outcome.summary.documents
             items = sum(len(d.section(s)) for d in docs for s in SECTIONS)
             rejected = sum(len(d.rejected) for d in docs)
@@ -133,8 +153,15 @@ class BatchProgress:
             t.calls += sum(d.run.usage.calls for d in docs)
             t.cache_hits += sum(d.run.usage.cache_hits for d in docs)
             line = f"{len(docs)} documents, {items} items, {rejected} rejected"
-        if self._bar is None:
-            self.stream.write(f"[{t.files}/{self.total}] {outcome.path}: {line}\n")
+            if self.verbose and outcome.notes:
+                line += f" ({'; '.join(outcome.notes)})"
+        if self._bar is not None:
+            if failed or self.verbose:
+                self._bar.console.print(one_line(f"reportsum: {outcome.path}: {line}"),
+                                        markup=False, highlight=False, soft_wrap=True)
+        elif failed or not self.quiet:
+            prefix = "reportsum: " if self.quiet else f"[{t.files}/{self.total}] "
+            self.stream.write(one_line(f"{prefix}{outcome.path}: {line}") + "\n")
             self.stream.flush()
         self._refresh()
 

@@ -2,66 +2,83 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from reportsum.cli.common import (
-    RULES_HINT,
     ApiKeyOpt,
     BackendOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
+    Format,
+    Mode,
     ModelOpt,
     ModeOpt,
     NoCacheOpt,
+    QuietOpt,
     StoreOpt,
+    VerboseOpt,
     app,
     echo_stdout,
     err,
     fail_usage,
     finish,
     open_store,
+    rules_hint,
     settings_or_exit,
+    value,
 )
 from reportsum.cli.progress import BatchProgress
 from reportsum.outputs.export import EXPORT_FORMATS, ExportError, export
-from reportsum.outputs.render import FORMATS, render
+from reportsum.outputs.render import render
 from reportsum.outputs.tables import build_tables
 from reportsum.pipeline import ConfigError, FileOutcome, Settings
-from reportsum.runs.outfolder import OutputFolder
+from reportsum.runs.outfolder import OutputCollision, OutputFolder
 from reportsum.runs.runner import run_batch
-from reportsum.stages.ingest import IngestError, iter_inputs
+from reportsum.stages.ingest import IngestError, RawDocument, read_text_bytes, scan_inputs
+
+STDIN = Path("-")
+
+
+def _is_tty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
 
 
 @app.command()
 def summarise(
     paths: Annotated[
-        list[Path], typer.Argument(help="Report files or folders (searched recursively).")
+        list[Path], typer.Argument(metavar="PATH...", help="Report files or folders (searched "
+                                   "recursively); - reads one report from stdin.", show_default=False)
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Write one output file per input file into this folder "
+        typer.Option("--out", "-o", metavar="DIR", help="Write one output file per input file into this folder, mirroring the inputs' folders "
                      "(atomically). Default: print to stdout."),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="json (one object per file), jsonl (one "
-                          "document per line), md (Markdown), html (a page per file, evidence "
-                          "highlighted in the source), or the run's tables: xlsx, csv, parquet "
-                          "(see `reportsum export`; --out names the workbook or folder).")
-    ] = "json",
+        Format, typer.Option("--format", "-f", metavar="FORMAT", help="json: one object per file (on stdout, "
+                             "several files make one JSON array); jsonl: one document per line; "
+                             "md: Markdown; html: a page per file, evidence highlighted in the "
+                             "source, and an index page; or the run's tables: xlsx, csv, parquet "
+                             "(see `reportsum export`; --out names the workbook or folder).")
+    ] = Format.json,
     backend: BackendOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
-    mode: ModeOpt = "tools",
+    mode: ModeOpt = Mode.tools,
     concurrency: ConcurrencyOpt = 4,
     chunk_chars: Annotated[
         int, typer.Option("--chunk-chars", help="Character budget of one chunk sent to the model.")
     ] = 1800,
     prompt: Annotated[
-        str, typer.Option("--prompt", help="Prompt name (see `reportsum prompts`) or a path to a prompt file.")
+        str, typer.Option("--prompt", metavar="NAME|PATH", help="Prompt name (see `reportsum prompts`) or a path to a prompt file.")
     ] = "default",
     max_reasks: Annotated[
         int, typer.Option("--max-reasks", help="Times a model is asked to fix ungrounded items.")
@@ -89,56 +106,96 @@ def summarise(
         bool, typer.Option("--no-resume", "--force", help="With --out, redo inputs whose output is "
                            "already done (by default they are skipped).")
     ] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
-    """Summarise every report in PATHS into achievements, measures, problems and plans.
+    """Summarise reports into achievements, measures, problems and plans.
 
     Every number in the output is checked against the source; items that fail go to `rejected`.
     Each run is recorded in the store (see `reportsum runs`). With --out, a run that was
     stopped can be started again: inputs whose output is done (same input bytes, same backend,
     model, prompt, mode and chunk size; logged in OUT/.reportsum-done.jsonl) are skipped.
+    Every file under the paths given is accounted for: what is not read (unsupported type, broken link,
+    symlink loop, unreadable folder) is named on stderr and counted as skipped; hidden files
+    and the --out folder are never read. Outputs mirror the inputs' folders under --out.
     Progress goes to stderr: a live bar on a terminal, one line per file otherwise.
+
+    **Examples:**
+
+    ```
+    reportsum summarise reports/ -o summaries/
+    reportsum summarise a.docx b.pdf -f md > summaries.md
+    cat report.txt | reportsum summarise - --base-url http://127.0.0.1:8080/v1 -m qwen
+    ```
     """
+    fmt_s = value(fmt) or "json"
     table_out: Path | None = None
-    if fmt in EXPORT_FORMATS:
+    if fmt_s in EXPORT_FORMATS:
         # A shortcut for `summarise` then `export` of the run: the tables go to --out.
         if out is None:
-            raise fail_usage(f"--format {fmt} writes tables: give --out (a file for xlsx, a folder for {fmt})")
+            raise fail_usage(f"--format {fmt_s} writes tables: give --out (a file for xlsx, a folder for {fmt_s})")
         table_out, out = out, None
-    elif fmt not in FORMATS:
-        raise fail_usage(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS + EXPORT_FORMATS)}")
     if workers is not None and workers < 1:
         raise fail_usage("workers must be at least 1")
+    # Everything the user can get wrong is checked before any work or hint: settings (whatever
+    # the backend), inputs, output names, the store.
     settings = settings_or_exit(Settings(
-        backend=backend, model=model, base_url=base_url, api_key=api_key, mode=mode,
-        concurrency=concurrency, chunk_chars=chunk_chars, prompt=prompt, max_reasks=max_reasks,
-        max_retries=retries, timeout=timeout, all_items=all_items,
+        backend=value(backend), model=model, base_url=base_url, api_key=api_key,
+        mode=value(mode) or "tools", concurrency=concurrency, chunk_chars=chunk_chars,
+        prompt=prompt, max_reasks=max_reasks, max_retries=retries, timeout=timeout,
+        all_items=all_items,
     ))
+    from_stdin = STDIN in paths
+    files = [p for p in paths if p != STDIN]
     try:
-        inputs = iter_inputs(paths)
+        scan = scan_inputs(files, exclude=[out] if out is not None else [])
     except IngestError as exc:
         raise fail_usage(str(exc)) from None
-    if not inputs:
+    for s in scan.skipped:
+        err(f"reportsum: {s.path}: skipped: {s.reason}")
+    inputs = scan.files
+    unread = len(scan.skipped)
+    if not inputs and not from_stdin:
+        if unread:
+            raise fail_usage(f"no input files to summarise: {unread} skipped (named above)")
         raise fail_usage("no input files found")
-    if settings.backend == "rules":
-        err(RULES_HINT)
+    stdin_raw: list[RawDocument] = []
+    if from_stdin:
+        try:
+            stdin_raw = [read_text_bytes(sys.stdin.buffer.read(), "stdin", STDIN)]
+        except IngestError as exc:
+            raise fail_usage(str(exc)) from None
     try:
-        folder = OutputFolder(out, fmt, inputs=inputs, roots=paths, settings=settings,
-                              resume=not no_resume, echo=None if table_out else echo_stdout)
+        folder = OutputFolder(out, fmt_s, inputs=inputs + [r.path for r in stdin_raw], roots=files,
+                              settings=settings, resume=not no_resume,
+                              echo=None if table_out else echo_stdout,
+                              array=len(inputs) + len(stdin_raw) > 1)
+    except OutputCollision as exc:
+        raise fail_usage(f"outputs would collide, nothing written: {exc}") from None
     except ConfigError as exc:
         raise fail_usage(str(exc)) from None
     except OSError as exc:
         raise fail_usage(f"cannot use output folder {out}: {exc.strerror}") from None
-    with folder:
+    st = open_store(store)
+    rules_hint(settings, backend, quiet)
+    with st, folder:
         todo = folder.todo(inputs)
         skipped = len(inputs) - len(todo)
-        if not todo:
-            err(f"reportsum: nothing to do: 0 of {len(inputs)} files summarised, {skipped} skipped "
-                "(done); 0 model calls, 0 cache hits, 0 tokens, 0.0s; --no-resume redoes them")
+        if not todo and not stdin_raw:
+            more = f", {unread} skipped" if unread else ""
+            if unread or not quiet:
+                err(f"reportsum: nothing to do: 0 of {len(inputs) + unread} files summarised, {skipped} "
+                    f"skipped (done){more}; 0 model calls, 0 cache hits, 0 tokens, 0.0s; --no-resume "
+                    "redoes them")
+            if unread:
+                raise typer.Exit(1)
             return
-        if skipped:
+        if skipped and not quiet:
             err(f"reportsum: {skipped} of {len(inputs)} files already done in {out}, skipped "
                 "(--no-resume redoes them)")
-        with open_store(store) as st, BatchProgress(len(todo)) as progress:
+        # Outputs printed on the terminal the bar would redraw: plain lines instead of a bar.
+        live = False if out is None and _is_tty(sys.stdout) else None
+        with BatchProgress(len(todo) + len(stdin_raw), quiet=quiet, verbose=verbose, live=live) as progress:
 
             def done(outcome: FileOutcome) -> None:
                 error = None
@@ -147,20 +204,20 @@ def summarise(
                 progress.file_done(outcome, error)
 
             try:
-                result = run_batch(st, settings, paths=todo, use_cache=not no_cache, on_done=done,
-                                   on_chunks=progress.chunks, workers=workers,
-                                   render=None if table_out else lambda summary, text: render(summary, fmt, text))
+                result = run_batch(st, settings, paths=todo, raws=stdin_raw, use_cache=not no_cache,
+                                   on_done=done, on_chunks=progress.chunks, workers=workers,
+                                   render=None if table_out else lambda summary, text: render(summary, fmt_s, text))
             except ConfigError as exc:
                 raise fail_usage(str(exc)) from None
-    if out is not None and fmt == "html":
+    if out is not None and fmt_s == "html":
         error = folder.write_index(result.outcomes)
         if error is not None:
             err(f"reportsum: failed: {error}")
     if table_out is not None:
         tables = build_tables(d for o in result.outcomes if o.summary for d in o.summary.documents)
         try:
-            export(tables, fmt, table_out)
+            export(tables, fmt_s, table_out)
         except ExportError as exc:
             folder.failures.append(str(exc))
             err(f"reportsum: failed: {exc}")
-    finish(result, folder.failures, skipped)
+    finish(result, folder.failures, skipped, unread, quiet)

@@ -151,7 +151,7 @@ td.n{text-align:right}
 <h1>reportsum · {{ entries|length }} 份报告 reports</h1>
 <table>
 <tr><th>报告 report</th><th>文档 docs</th><th>条目 items</th><th>未通过 rejected</th><th>警告 warnings</th></tr>
-{% for e in entries %}<tr><td><a href="{{ e.url }}">{{ e.title }}</a><div class="src">{{ e.source }}</div></td><td class="n">{{ e.documents }}</td><td class="n">{{ e.items }}</td><td class="n">{{ e.rejected }}</td><td class="n">{{ e.warnings }}</td></tr>
+{% for e in entries %}<tr><td><a href="{{ e.url }}">{{ e.title }}</a><div class="src">{{ e.source }}</div></td><td class="n">{{ e.documents }}</td><td class="n">{{ e["items"] }}</td><td class="n">{{ e.rejected }}</td><td class="n">{{ e.warnings }}</td></tr>
 {% endfor %}</table>
 </body></html>
 """

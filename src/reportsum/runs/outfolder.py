@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path, PurePath
 
@@ -20,35 +21,76 @@ from reportsum.runs.resume import DoneLog, Fingerprint, remove_stale_temps, sett
 INDEX_SIDECAR = ".reportsum-index.json"
 
 
-def output_names(paths: list[Path], roots: list[Path], fmt: str) -> dict[Path, Path]:
-    """Relative output path for each input: its path under the folder given, with the format's
-    suffix; the input's own suffix is kept only where two inputs would otherwise collide."""
+class OutputCollision(ValueError):
+    """Two inputs would be written to the same output file; the message names them."""
+
+
+def _absolute(p: Path) -> Path:
+    # Lexically absolute, links not followed: an input reached through a linked folder stays
+    # under the folder the user named.
+    return Path(os.path.abspath(p))
+
+
+def common_root(paths: Sequence[Path], roots: Sequence[Path] = ()) -> Path:
+    """The folder outputs mirror: the deepest folder holding every folder in `roots` and the
+    folder of every file in `roots` (or, with no roots, of every path)."""
+    folders = [_absolute(r) if r.is_dir() else _absolute(r).parent for r in roots if str(r) != "-"]
+    if not folders:
+        folders = [_absolute(p).parent for p in paths if str(p) != "-"]
+    if not folders:
+        return Path.cwd()
+    try:
+        return Path(os.path.commonpath([str(f) for f in folders]))
+    except ValueError:  # different drives: no common folder, mirror from the top
+        return Path(_absolute(folders[0]).anchor)
+
+
+def output_names(paths: Sequence[Path], roots: Sequence[Path], fmt: str) -> dict[Path, Path]:
+    """Relative output path for each input: its path relative to the inputs' common root
+    (`common_root`), so `a/x.txt` and `b/x.txt` go to `a/x.json` and `b/x.json`, with the
+    format's suffix in place of the input's; the input's suffix is kept (`x.txt.json`) only
+    where two inputs in one folder differ by it alone. Raises OutputCollision, naming them,
+    when two inputs would still be written to one file (`x.txt`, `x.docx` and `x.txt.md`)."""
+    root = common_root(paths, roots)
     rel: dict[Path, Path] = {}
     for p in paths:
-        base = Path(p.name)
-        for root in roots:
-            if root.is_dir():
-                try:
-                    base = p.resolve().relative_to(root.resolve())
-                    break
-                except ValueError:
-                    continue
-        rel[p] = base
-    out: dict[Path, Path] = {}
-    stems: dict[Path, int] = {}
+        if str(p) == "-":  # a report read from stdin
+            rel[p] = Path("stdin.txt")
+            continue
+        a = _absolute(p)
+        try:
+            rel[p] = a.relative_to(root)
+        except ValueError:
+            rel[p] = Path(a.name)
+    stems: dict[str, int] = {}
     for r in rel.values():
-        k = r.with_suffix("")
+        k = r.with_suffix("").as_posix()
         stems[k] = stems.get(k, 0) + 1
+    out: dict[Path, Path] = {}
     for p, r in rel.items():
-        k = r.with_suffix("")
-        name = r.name + SUFFIX[fmt] if stems[k] > 1 else k.name + SUFFIX[fmt]
-        out[p] = r.parent / name
+        keep = stems[r.with_suffix("").as_posix()] > 1
+        out[p] = r.parent / ((r.name if keep else r.with_suffix("").name) + SUFFIX[fmt])
+    taken: dict[str, Path] = {}
+    clashes: list[str] = []
+    for p, o in out.items():
+        key = o.as_posix()
+        if key in taken:
+            clashes.append(f"{taken[key]} and {p} would both be written to {o}")
+        else:
+            taken[key] = p
+    if clashes:
+        raise OutputCollision("; ".join(clashes))
     return out
 
 
 class OutputFolder:
     """Outputs of one batch: written into `out` (atomically, resumable) or, with no `out`,
-    handed to `echo` (the CLI prints them). Write failures are collected in `failures`."""
+    handed to `echo` (the CLI prints them). Write failures are collected in `failures`.
+
+    `OutputCollision` is raised before anything is written when two inputs would share an
+    output file. With no `out`, `array=True` (JSON of several inputs) makes the echoed text one
+    JSON array: `[`, the files' objects as they finish, comma-separated, and `]` on `close()`.
+    """
 
     def __init__(
         self,
@@ -60,8 +102,11 @@ class OutputFolder:
         settings: Settings | None = None,
         resume: bool = True,
         echo: Callable[[str], None] | None = None,
+        array: bool = False,
     ) -> None:
         self.out = out
+        self.array = array and out is None and fmt == "json"
+        self._echoed = 0
         self.echo = echo
         self.fmt = fmt
         self.failures: list[str] = []
@@ -95,7 +140,10 @@ class OutputFolder:
             text = render(outcome.summary, self.fmt, outcome.raw.text if outcome.raw else None)
         if self.out is None:
             if self.echo is not None:
+                if self.array:
+                    text = ("[\n" if not self._echoed else ",\n") + text.rstrip("\n")
                 self.echo(text)
+                self._echoed += 1
             return None
         rel = self.names.get(outcome.path, Path(outcome.path.name + SUFFIX[self.fmt]))
         target = self.out / rel
@@ -110,6 +158,9 @@ class OutputFolder:
         return None
 
     def close(self) -> None:
+        if self.array and self.echo is not None:
+            self.echo("\n]\n" if self._echoed else "[]\n")
+            self.array = False
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -17,7 +17,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -193,6 +193,24 @@ def safe_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class StoreStats:
+    size_bytes: int
+    runs: int
+    documents: int
+    text_bytes: int  # compressed document texts
+    cache_entries: int
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    runs: int
+    texts: int
+    cache_entries: int
+    bytes_before: int
+    bytes_after: int
+
+
+@dataclass(frozen=True)
 class RunRow:
     id: str
     created: float
@@ -216,8 +234,12 @@ class RunRow:
 class Store:
     """A handle on the SQLite store. Use as a context manager or call `close()`."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, create: bool = True) -> None:
+        """Open (with `create`, make) the store at `path`. Without `create`, a path holding no
+        store raises StoreError and nothing is made on disk."""
         self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise StoreError(f"no store at {self.path} (nothing recorded yet; `reportsum summarise` makes it)")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False,
@@ -452,6 +474,63 @@ class Store:
             "INSERT OR REPLACE INTO cache(key, value_json, created) VALUES (?,?,?)",
             (key, json.dumps(value, ensure_ascii=False), time.time()),
         )
+
+    # ------------------------------------------------------------ size and pruning
+
+    def size_bytes(self) -> int:
+        """Bytes the store takes on disk (the database and its write-ahead log)."""
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                total += Path(str(self.path) + suffix).stat().st_size
+            except OSError:
+                pass
+        return total
+
+    def stats(self) -> StoreStats:
+        runs = self._query("SELECT COUNT(*) FROM runs")[0][0]
+        docs, text = self._query("SELECT COUNT(*), COALESCE(SUM(LENGTH(text_z)), 0) FROM documents")[0]
+        cache = self._query("SELECT COUNT(*) FROM cache")[0][0]
+        return StoreStats(self.size_bytes(), runs, docs, text, cache)
+
+    def prune(self, *, before: float, keep_texts: bool = False, dry_run: bool = False) -> PruneReport:
+        """Forget runs started before `before` (a time stamp) with their results, rejections
+        and model calls, and cached model answers older than that; unless `keep_texts`, also
+        the texts of documents no remaining run refers to. `dry_run` counts without deleting.
+        A run still going ("running") is never removed. The file is compacted afterwards."""
+        old = "SELECT id FROM runs WHERE created < ? AND outcome != 'running'"
+        orphan = (
+            "SELECT sha256 FROM documents WHERE sha256 NOT IN (SELECT sha256 FROM run_documents"
+            f" WHERE run_id NOT IN ({old}))"
+        )
+        with self._lock:
+            report = PruneReport(
+                runs=self._db.execute(f"SELECT COUNT(*) FROM ({old})", (before,)).fetchone()[0],
+                texts=0 if keep_texts else self._db.execute(
+                    f"SELECT COUNT(*) FROM ({orphan})", (before,)).fetchone()[0],
+                cache_entries=self._db.execute(
+                    "SELECT COUNT(*) FROM cache WHERE created < ?", (before,)).fetchone()[0],
+                bytes_before=self.size_bytes(),
+                bytes_after=self.size_bytes(),
+            )
+            if dry_run:
+                return report
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if not keep_texts:
+                    self._db.execute(f"DELETE FROM documents WHERE sha256 IN ({orphan})", (before,))
+                for table in ("rejections", "run_documents", "calls"):
+                    self._db.execute(f"DELETE FROM {table} WHERE run_id IN ({old})", (before,))
+                self._db.execute("DELETE FROM calls WHERE run_id IS NULL AND created < ?", (before,))
+                self._db.execute(f"DELETE FROM runs WHERE id IN ({old})", (before,))
+                self._db.execute("DELETE FROM cache WHERE created < ?", (before,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return replace(report, bytes_after=self.size_bytes())
 
     def iter_tables(self) -> Iterator[str]:
         for (name,) in self._query("SELECT name FROM sqlite_master WHERE type='table'"):

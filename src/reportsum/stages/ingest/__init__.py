@@ -10,15 +10,20 @@ bytes say what it is (a .doc renamed .docx is still read), else by its extension
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from reportsum.stages.ingest.base import IngestError, RawDocument, Read
 from reportsum.stages.ingest.txt import _SURELY_TEXT, _looks_like_text, decode_text
 
 __all__ = [
-    "SUPPORTED", "IngestError", "RawDocument", "decode_text", "iter_inputs", "read_file",
+    "SUPPORTED", "IngestError", "InputScan", "RawDocument", "Skipped", "decode_text", "is_supported",
+    "iter_inputs", "read_file", "read_text_bytes", "scan_inputs",
     "_SURELY_TEXT", "_looks_like_text",
 ]
 
@@ -84,36 +89,135 @@ def _sniff(data: bytes, kind: str, name: str) -> str:
     return kind
 
 
-def iter_inputs(paths: Sequence[Path]) -> list[Path]:
-    """Expand the paths a user gave into the files to read.
+@dataclass(frozen=True)
+class Skipped:
+    """A path under the inputs that is not read, and why (one line for the user)."""
 
-    Files are kept as given (even with an unsupported extension, so that `read_file` can say
-    why it rejects them); folders are walked recursively in sorted order, skipping hidden
-    files and folders and keeping only supported extensions. Duplicates are dropped.
+    path: Path
+    reason: str
+
+
+@dataclass
+class InputScan:
+    """What the paths a user gave expand to: the files to read and everything else, named."""
+
+    files: list[Path]
+    skipped: list[Skipped]
+
+
+def is_supported(path: Path) -> bool:
+    """Whether a reader exists for `path`'s suffix (`SUPPORTED`, looked up at call time so a
+    new reader's suffix is walked as soon as it is listed there)."""
+    return path.suffix.lower() in SUPPORTED
+
+
+def scan_inputs(paths: Sequence[Path], *, exclude: Sequence[Path] = ()) -> InputScan:
+    """Expand the paths a user gave into the files to read, accounting for every other entry.
+
+    Files given by name are kept as given (even with an unsupported extension, so that
+    `read_file` says why it rejects them: a failed input). Folders are walked recursively in
+    sorted order; linked folders are followed unless they lead back to a folder being walked.
+    Every entry found that is not read is in `skipped` with its reason: unsupported file type,
+    broken link, symlink loop, unreadable folder, not a regular file. Hidden files and folders
+    (names starting with ".") are ignored, and so is anything under `exclude` (a batch's output
+    folder). Duplicates (the same file reached twice) are dropped. A path given that does not
+    exist at all raises IngestError.
     """
-    out: list[Path] = []
+    files: list[Path] = []
+    skipped: list[Skipped] = []
     seen: set[Path] = set()
+    excluded = [Path(os.path.realpath(e)) for e in exclude]
+
+    def is_excluded(p: Path) -> bool:
+        real = Path(os.path.realpath(p))
+        return any(real == e or e in real.parents for e in excluded)
 
     def add(p: Path) -> None:
-        key = p.resolve()
+        key = Path(os.path.realpath(p))
         if key not in seen:
             seen.add(key)
-            out.append(p)
+            files.append(p)
+
+    def link_problem(p: Path) -> str | None:
+        try:
+            p.stat()
+        except FileNotFoundError:
+            return f"broken link (to {os.readlink(p)})"
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "symlink loop"
+            return f"unreadable ({exc.strerror or exc})"
+        return None
+
+    def walk(folder: Path, ancestors: frozenset[tuple[int, int]]) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(Skipped(folder, f"unreadable folder ({exc.strerror or exc})"))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            p = folder / entry.name
+            if is_excluded(p):
+                continue
+            if entry.is_symlink():
+                problem = link_problem(p)
+                if problem is not None:
+                    skipped.append(Skipped(p, problem))
+                    continue
+            try:
+                st = p.stat()
+            except OSError as exc:
+                skipped.append(Skipped(p, f"unreadable ({exc.strerror or exc})"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                key = (st.st_dev, st.st_ino)
+                if key in ancestors:
+                    skipped.append(Skipped(p, "symlink loop (links back to a folder above it)"))
+                    continue
+                walk(p, ancestors | {key})
+            elif not stat.S_ISREG(st.st_mode):
+                skipped.append(Skipped(p, "not a regular file"))
+            elif is_supported(p):
+                add(p)
+            else:
+                skipped.append(Skipped(p, f"unsupported file type '{p.suffix.lower() or '(none)'}'"))
 
     for given in paths:
         path = Path(given)
+        if path.is_symlink():
+            problem = link_problem(path)
+            if problem is not None:
+                skipped.append(Skipped(path, problem))
+                continue
         if not path.exists():
             raise IngestError(f"{path}: no such file or directory")
         if path.is_dir():
-            for found in sorted(path.rglob("*")):
-                rel = found.relative_to(path).parts
-                if any(part.startswith(".") for part in rel):
-                    continue
-                if found.is_file() and found.suffix.lower() in SUPPORTED:
-                    add(found)
+            if is_excluded(path):
+                continue
+            st = path.stat()
+            walk(path, frozenset({(st.st_dev, st.st_ino)}))
         else:
             add(path)
-    return out
+    return InputScan(files, skipped)
+
+
+def iter_inputs(paths: Sequence[Path], *, exclude: Sequence[Path] = ()) -> list[Path]:
+    """The files `scan_inputs` finds to read (what it skips is dropped: see `scan_inputs`)."""
+    return scan_inputs(paths, exclude=exclude).files
+
+
+def read_text_bytes(data: bytes, name: str, path: Path) -> RawDocument:
+    """A report given as bytes (e.g. on stdin) read as plain text, as `read_file` reads a .txt."""
+    if not data.strip():
+        raise IngestError(f"{name}: empty input")
+    text, encoding = decode_text(data, name)
+    if not text.strip():
+        raise IngestError(f"{name}: empty input (no text)")
+    return RawDocument(path=path, text=text, encoding=encoding, kind="text",
+                       sha256=hashlib.sha256(data).hexdigest())
 
 
 def read_file(path: Path) -> RawDocument:
