@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 from helpers import EXAMPLES, assert_evidence_at_span, run_cli, seed, seed_files
 
@@ -70,8 +72,9 @@ def test_one_bad_file_does_not_lose_the_batch(tmp_path):
     _no_traceback(proc)
     assert proc.returncode == 1
     assert "broken.txt" in proc.stderr and "empty.txt" in proc.stderr
-    # Outputs mirror the inputs relative to their common folder (here the file system's root).
-    assert (out / good.parent.relative_to("/") / f"{good.stem}.json").exists()
+    # Outputs mirror the inputs relative to their common folder.
+    common = Path(os.path.commonpath([good.resolve(), bad.resolve()]))
+    assert (out / good.resolve().parent.relative_to(common) / f"{good.stem}.json").exists()
     assert not list(out.rglob("broken.json"))
 
 

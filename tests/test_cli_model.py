@@ -4,6 +4,7 @@ the run store, the response cache, regenerate and diff (issue 4's figures)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -150,8 +151,9 @@ def test_a_document_whose_every_call_fails_is_a_failure_and_the_batch_goes_on(tm
     assert proc.returncode == 1, proc.stderr
     assert bad.name in proc.stderr and "every chunk failed" in proc.stderr and "500" in proc.stderr
     assert KEY not in proc.stderr
-    # Outputs mirror the inputs relative to their common folder (here the file system's root).
-    assert (out / good.parent.relative_to("/") / f"{good.stem}.json").exists()
+    # Outputs mirror the inputs relative to their common folder.
+    common = Path(os.path.commonpath([good.resolve(), bad.resolve()]))
+    assert (out / good.resolve().parent.relative_to(common) / f"{good.stem}.json").exists()
     assert not list(out.rglob(f"{bad.stem}.json"))
 
 
