@@ -21,7 +21,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
@@ -237,6 +237,16 @@ class _GatedHttpClient(openai.DefaultAioHttpClient):  # type: ignore[misc, valid
         return response
 
 
+# The cache key and index of the chunk whose request is being sent, for a transport given
+# as `http_client` (the batch engine names each request after its chunk's cache key).
+CURRENT_CHUNK: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
+    "reportsum_current_chunk", default=None
+)
+
+# Builds the HTTP client of one event loop's session from its pool of exchanges.
+HttpClientFactory = Callable[[asyncio.Semaphore], Any]
+
+
 @dataclass
 class _Session:
     """What one event loop's extract calls share: the call pool and the HTTP client."""
@@ -359,8 +369,11 @@ class OpenAIBackend:
         cache: ResponseCache | None = None,
         recorder: CallRecorder | None = None,
         semaphore: asyncio.Semaphore | None = None,
+        http_client: HttpClientFactory | None = None,
     ) -> None:
         self.settings = settings
+        # Another transport (the batch engine's capture and replay) in place of the network.
+        self._http_client: HttpClientFactory = http_client or _GatedHttpClient
         self.prompt = settings.prompt
         self.model: str | None = settings.model
         self.cache = cache
@@ -426,7 +439,7 @@ class OpenAIBackend:
             s = self.settings
             session.http = openai.AsyncOpenAI(
                 base_url=s.base_url,
-                http_client=_GatedHttpClient(session.gate),
+                http_client=self._http_client(session.gate),
                 # Local servers take any key; the SDK refuses to start without one.
                 api_key=self._secret or "no-key",
                 max_retries=s.max_retries,
@@ -486,9 +499,11 @@ class OpenAIBackend:
                                     warnings=list(hit.get("warnings", [])), cache_hit=True)
         seconds: list[float] = []
         token = _MODEL_SECONDS.set(seconds)
+        current = CURRENT_CHUNK.set((key, chunk.index))
         try:
             res, answer, error = await self._call(self._client(session), chunk, grounding)
         finally:
+            CURRENT_CHUNK.reset(current)
             _MODEL_SECONDS.reset(token)
         latency = sum(seconds)
         # Only answers worth replaying are cached: never a failure, even a partly recovered one.
@@ -571,10 +586,12 @@ class OpenAIBackend:
 
 
 __all__ = [
+    "CURRENT_CHUNK",
     "CallRecord",
     "CallRecorder",
     "DictCache",
     "GroundedExtraction",
+    "HttpClientFactory",
     "LLMSettings",
     "OpenAIBackend",
     "ResponseCache",

@@ -20,6 +20,7 @@ from reportsum.cli import summarise  # noqa: E402, F401
 from reportsum.cli import history  # noqa: E402, F401
 from reportsum.cli import check  # noqa: E402, F401
 from reportsum.cli import export  # noqa: E402, F401
+from reportsum.cli import batch  # noqa: E402, F401
 # isort: on
 use_help_style()
 

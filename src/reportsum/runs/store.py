@@ -9,6 +9,7 @@ stored: settings are recorded through `safe_settings`, and base URLs only as the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 from reportsum.models import SECTIONS, DocumentSummary, Usage
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -144,6 +145,60 @@ MIGRATIONS: dict[int, str] = {
            FROM json_each(j.value, '$.reasons') x) AS reasons
     FROM run_documents rd JOIN json_each(rd.summary_json, '$.rejected') j
     WHERE rd.summary_json IS NOT NULL
+    """,
+    # Batch jobs (reportsum.engines.batch): a provider's Batch API or an offline engine.
+    3: """
+    CREATE TABLE batch_jobs (
+        id TEXT PRIMARY KEY,
+        created REAL NOT NULL,
+        route TEXT NOT NULL,
+        settings_json TEXT NOT NULL,
+        inputs_json TEXT NOT NULL,
+        roots_json TEXT NOT NULL,
+        out TEXT,
+        format TEXT NOT NULL,
+        endpoint TEXT NOT NULL
+    );
+    CREATE TABLE batch_files (
+        name TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES batch_jobs(id),
+        round INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        file_id TEXT,
+        batch_id TEXT,
+        state TEXT NOT NULL,
+        batch_status TEXT,
+        counts_json TEXT,
+        output_file_id TEXT,
+        error_file_id TEXT,
+        created REAL NOT NULL
+    );
+    CREATE INDEX batch_files_job ON batch_files(job_id);
+    CREATE TABLE batch_requests (
+        job_id TEXT NOT NULL REFERENCES batch_jobs(id),
+        custom_id TEXT NOT NULL,
+        body_sha256 TEXT NOT NULL,
+        source TEXT NOT NULL,
+        doc_index INTEGER,
+        chunk_index INTEGER,
+        file_name TEXT,
+        state TEXT NOT NULL,
+        tries INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        PRIMARY KEY (job_id, custom_id)
+    );
+    CREATE INDEX batch_requests_body ON batch_requests(job_id, body_sha256);
+    CREATE TABLE batch_results (
+        job_id TEXT NOT NULL,
+        custom_id TEXT NOT NULL,
+        status_code INTEGER,
+        body_z BLOB,
+        error TEXT,
+        received REAL NOT NULL,
+        PRIMARY KEY (job_id, custom_id)
+    )
     """,
 }
 
@@ -291,6 +346,23 @@ class Store:
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
+
+    def sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """One statement on the store (for parts that keep tables of their own, e.g. the
+        batch engine's); its rows."""
+        return self._query(statement, params)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Statements (`sql`) that land together or not at all."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # ------------------------------------------------------------ documents
 
