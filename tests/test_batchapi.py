@@ -114,6 +114,24 @@ def test_corpus_goes_submit_status_collect_with_the_interactive_outputs(tmp_path
     assert all(doc["achievements"] for data in got.values() for doc in data["documents"])
     runs = run_cli("runs", home=home).stdout
     assert "\tfake-model\t" in runs
+    # the key reaches the provider only: not the store, the request files or any output
+    kept = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+    assert BATCH_KEY.encode() not in kept and BATCH_KEY not in sub.stderr + col.stderr
+
+
+def test_html_outputs_and_their_index_are_written_by_collect(tmp_path):
+    inputs = tmp_path / "in"
+    make_reports(inputs, 3)
+    home = tmp_path / "home"
+    with FakeBatchAPI() as api:
+        job = _ok(run_cli("batch", "submit", str(inputs), *MODEL, "--out", str(tmp_path / "out"),
+                          "-f", "html", env=_env(api), home=home)).stdout.splitlines()[0]
+        _until_final(api, home)
+        _ok(run_cli("batch", "collect", job, env=_env(api), home=home))
+    pages = sorted(p.name for p in (tmp_path / "out").glob("*.html"))
+    assert pages == ["index.html", "r000.html", "r001.html", "r002.html"]
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="r00{i}.html"' in index for i in range(3))
 
 
 def _hallucinate_first(report: str, always: bool = False):  # noqa: ANN202

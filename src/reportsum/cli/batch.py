@@ -36,7 +36,7 @@ from reportsum.engines.batch import (
 )
 from reportsum.engines.batchapi import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, Provider
 from reportsum.outputs.render import FORMATS
-from reportsum.pipeline import ConfigError, Settings
+from reportsum.pipeline import ConfigError, FileOutcome, Settings
 from reportsum.runs.outfolder import OutputFolder
 from reportsum.runs.store import Store
 from reportsum.stages.ingest import IngestError, iter_inputs
@@ -229,13 +229,18 @@ def collect_cmd(
             raise fail_usage(str(exc)) from None
         except OSError as exc:
             raise fail_usage(f"cannot use output folder {folder_path}: {exc.strerror}") from None
-        provider = None
-        if job.route == "api" or reask_now:
-            provider = _provider(job, base_url, api_key)
+        provider = _provider(job, base_url, api_key) if job.route == "api" else None
+        pages: list[FileOutcome] = []
+
+        def write(outcome: FileOutcome) -> str | None:
+            if fmt == "html" and folder_path is not None:
+                pages.append(FileOutcome(outcome.path, summary=outcome.summary))  # for the index
+            return folder.write(outcome)
+
         with folder:
             try:
-                rep = collect(st, job, settings, provider=provider if job.route == "api" else None,
-                              results_file=results, reask_now=reask_now, write_output=folder.write,
+                rep = collect(st, job, settings, provider=provider,
+                              results_file=results, reask_now=reask_now, write_output=write,
                               todo=folder.todo, write_jsonl=write_jsonl,
                               max_requests=max_requests, max_bytes=max_bytes)
             except ConfigError as exc:
@@ -243,10 +248,10 @@ def collect_cmd(
             except (BatchAPIError, BatchError) as exc:
                 err(f"reportsum: error: {exc}; run the same command again to resume")
                 raise typer.Exit(1) from None
-        if folder_path is not None and fmt == "html" and rep.settled:
-            from reportsum.pipeline import FileOutcome
-
-            folder.write_index([FileOutcome(Path(p)) for p, _ in job.inputs])
+        if pages:
+            error = folder.write_index(pages)
+            if error is not None:
+                rep.failures.append(error)
     for w in rep.warnings:
         err(f"reportsum: warning: {w}")
     for failure in rep.failures:
