@@ -7,7 +7,7 @@ outputs equal those of the interactive path (`summarise --out` against tests/fak
 the same scripted answers), ignoring run ids and usage. Then `summarise` on the same inputs,
 which must make 0 model calls (every answer is in the cache).
 
-    .venv/bin/python bench/bench_batchapi.py [--reports 200]
+    .venv/bin/python bench/bench_batchapi.py [--reports 200] [--max-requests N]
 """
 
 from __future__ import annotations
@@ -53,15 +53,16 @@ def outputs(folder: Path) -> dict[str, object]:
     return found
 
 
-def run(reports: int = 200) -> dict[str, object]:
+def run(reports: int = 200, max_requests: int | None = None) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="bench-batchapi-") as tmp:
         t = Path(tmp)
         make_reports(t / "in", reports)
         figures: dict[str, object] = {"reports": reports}
         with FakeBatchAPI() as api:
             home, url = t / "home", api.base_url
+            limit = ["--max-requests", str(max_requests)] if max_requests else []
             sub, figures["submit_s"] = cli("batch", "submit", str(t / "in"), "--model", "fake-model",
-                                           "--out", str(t / "out"), home=home, base_url=url)
+                                           "--out", str(t / "out"), *limit, home=home, base_url=url)
             figures["requests"] = len(api.request_lines())
             figures["files"] = len(api.batches)
             figures["submit_engine_s"] = float(re.findall(r"; ([\d.]+)s\.", sub.stderr)[-1])
@@ -90,8 +91,9 @@ def run(reports: int = 200) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reports", type=int, default=200)
+    parser.add_argument("--max-requests", type=int, default=None, help="requests per file at most")
     args = parser.parse_args()
-    for k, v in run(args.reports).items():
+    for k, v in run(args.reports, args.max_requests).items():
         print(f"{k}: {v}")
 
 

@@ -355,3 +355,51 @@ def test_killed_submit_and_collect_recover_without_a_second_upload_or_charge(tmp
         assert api.hits[f"content {outputs[0]}"] == 1  # results already read are kept
         assert api.answered == chunks and len(api.batches) == 2  # nothing paid twice
     assert _outputs(tmp_path / "out") == _interactive(tmp_path, inputs)
+
+
+# ---------------------------------------------------------------- the format, without a server
+
+
+def test_request_lines_carry_the_url_of_the_providers_version_segment():
+    from reportsum.engines.batchapi import endpoint_for
+
+    assert endpoint_for("https://api.openai.com/v1") == "/v1/chat/completions"
+    assert endpoint_for("https://dashscope.aliyuncs.com/compatible-mode/v1") == "/v1/chat/completions"
+    assert endpoint_for("https://open.bigmodel.cn/api/paas/v4/") == "/v4/chat/completions"
+    assert endpoint_for(None) == "/v1/chat/completions"
+
+
+def test_request_files_are_split_within_the_request_and_byte_limits():
+    from reportsum.engines.batchapi import pack, request_line
+    from reportsum.engines.transport import Captured
+
+    reqs = [Captured(f"id-{i}", f"{i:064x}", "/v1/chat/completions",
+                     json.dumps({"model": "m", "messages": [{"role": "user", "content": "报告" * 50}]},
+                                ensure_ascii=False, separators=(",", ":")).encode(), "a.txt", 0, i)
+            for i in range(10)]
+    size = len(request_line(reqs[0], "/v1/chat/completions"))
+    files = pack(reqs, "/v1/chat/completions", max_requests=4, max_bytes=10**9)
+    assert [len(f) for f in files] == [4, 4, 2]
+    files = pack(reqs, "/v1/chat/completions", max_requests=100, max_bytes=3 * size + 1)
+    assert [len(f) for f in files] == [3, 3, 3, 1]
+    assert all(sum(map(len, f)) <= 3 * size + 1 for f in files)
+    line = json.loads(files[0][0])
+    assert line == {"custom_id": "id-0", "method": "POST", "url": "/v1/chat/completions",
+                    "body": json.loads(reqs[0].body)}
+
+
+def test_result_lines_of_every_kind_are_read():
+    from reportsum.engines.batchapi import parse_results
+
+    ok = {"id": "1", "custom_id": "a", "response": {"status_code": 200, "request_id": "r",
+                                                    "body": {"choices": []}}, "error": None}
+    http_error = {"id": "2", "custom_id": "b", "response": {"status_code": 500, "body": {
+        "error": {"message": "upstream down"}}}, "error": None}
+    expired = {"id": "3", "custom_id": "c", "response": None,
+               "error": {"code": "batch_expired", "message": "not run in time"}}
+    got = list(parse_results([json.dumps(x) for x in (ok, http_error, expired)] + ["", "{not json"]))
+    a, b, c, bad = got
+    assert a.ok and json.loads(a.body) == {"choices": []}
+    assert not b.ok and b.status == 500 and "upstream down" in b.error and not b.unsent
+    assert not c.ok and c.unsent and c.error == "not run in time"
+    assert bad == "result line 5: not a result line, ignored"
