@@ -357,6 +357,38 @@ def test_killed_submit_and_collect_recover_without_a_second_upload_or_charge(tmp
     assert _outputs(tmp_path / "out") == _interactive(tmp_path, inputs)
 
 
+@pytest.mark.slow
+def test_a_collect_killed_while_writing_outputs_resumes_without_rewriting_them(tmp_path):
+    inputs = tmp_path / "in"
+    make_reports(inputs, 6)
+    home = tmp_path / "home"
+    out = tmp_path / "out"
+    with FakeBatchAPI(handler=_hallucinate_first("第5街道")) as api:
+        job = _ok(run_cli("batch", "submit", str(inputs), *MODEL, "--out", str(out),
+                          env=_env(api), home=home)).stdout.splitlines()[0]
+        _until_final(api, home)
+        # r005's reask hangs on the endpoint; the five other files are written meanwhile
+        proc = _popen("batch", "collect", job, "--reask-now", home=home, env=_env(api))
+        import threading
+
+        api.hold["POST /chat/completions"] = threading.Event()
+        try:
+            wait_for(lambda: len(list(out.glob("*.json"))) == 5 or proc.poll() is not None, 60,
+                     "five outputs")
+            wait_for(lambda: "POST /chat/completions" in api.held, 30, "the reask")
+            assert proc.poll() is None, proc.communicate()
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            api.hold.pop("POST /chat/completions").set()
+        written = {p.name: p.stat().st_mtime_ns for p in out.glob("*.json")}
+        col = _ok(run_cli("batch", "collect", job, "--reask-now", env=_env(api), home=home))
+        assert "1 of 6 files settled, 5 done before" in col.stderr, col.stderr
+        assert all((out / name).stat().st_mtime_ns == t for name, t in written.items())
+        assert api.hits["POST /chat/completions"] == 2 and len(api.batches) == 1
+    assert _outputs(out) == _interactive(tmp_path, inputs, _hallucinate_first("第5街道"))
+
+
 # ---------------------------------------------------------------- the format, without a server
 
 
