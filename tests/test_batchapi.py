@@ -389,6 +389,23 @@ def test_a_collect_killed_while_writing_outputs_resumes_without_rewriting_them(t
     assert _outputs(out) == _interactive(tmp_path, inputs, _hallucinate_first("第5街道"))
 
 
+def test_a_cancelled_batch_is_sent_again_by_collect(tmp_path):
+    inputs = tmp_path / "in"
+    make_reports(inputs, 2)
+    home = tmp_path / "home"
+    with FakeBatchAPI() as api:
+        job = _ok(run_cli("batch", "submit", str(inputs), *MODEL, "--out", str(tmp_path / "out"),
+                          env=_env(api), home=home)).stdout.splitlines()[0]
+        cancelled = _ok(run_cli("batch", "cancel", job, env=_env(api), home=home))
+        assert "batch-1\tcancelled" in cancelled.stdout, cancelled.stdout
+        col = _ok(run_cli("batch", "collect", job, env=_env(api), home=home))
+        assert "0 of 2 files settled" in col.stderr and len(api.batches) == 2, col.stderr
+        _until_final(api, home)
+        col = _ok(run_cli("batch", "collect", job, env=_env(api), home=home))
+        assert "2 of 2 files settled" in col.stderr, col.stderr
+    assert len(list((tmp_path / "out").glob("*.json"))) == 2
+
+
 # ---------------------------------------------------------------- the format, without a server
 
 
