@@ -419,22 +419,19 @@ def test_request_lines_carry_the_url_of_the_providers_version_segment():
 
 
 def test_request_files_are_split_within_the_request_and_byte_limits():
-    from reportsum.engines.batchapi import pack, request_line
-    from reportsum.engines.transport import Captured
+    from reportsum.engines.batchapi import request_line, split_files
 
-    reqs = [Captured(f"id-{i}", f"{i:064x}", "/v1/chat/completions",
-                     json.dumps({"model": "m", "messages": [{"role": "user", "content": "报告" * 50}]},
-                                ensure_ascii=False, separators=(",", ":")).encode(), "a.txt", 0, i)
-            for i in range(10)]
-    size = len(request_line(reqs[0], "/v1/chat/completions"))
-    files = pack(reqs, "/v1/chat/completions", max_requests=4, max_bytes=10**9)
-    assert [len(f) for f in files] == [4, 4, 2]
-    files = pack(reqs, "/v1/chat/completions", max_requests=100, max_bytes=3 * size + 1)
-    assert [len(f) for f in files] == [3, 3, 3, 1]
-    assert all(sum(map(len, f)) <= 3 * size + 1 for f in files)
-    line = json.loads(files[0][0])
-    assert line == {"custom_id": "id-0", "method": "POST", "url": "/v1/chat/completions",
-                    "body": json.loads(reqs[0].body)}
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "报告" * 50}]},
+                      ensure_ascii=False, separators=(",", ":")).encode()
+    line = request_line("id-0", "/v1/chat/completions", body)
+    assert json.loads(line) == {"custom_id": "id-0", "method": "POST", "url": "/v1/chat/completions",
+                                "body": json.loads(body)}
+    size = len(line)
+    assert list(split_files([size] * 10, max_requests=4, max_bytes=10**9)) == [0] * 4 + [1] * 4 + [2] * 2
+    assert list(split_files([size] * 10, max_requests=100, max_bytes=3 * size + 1)) == \
+        [0, 0, 0, 1, 1, 1, 2, 2, 2, 3]
+    # a line over the byte limit goes alone into a file of its own
+    assert list(split_files([10, 500, 10], max_requests=100, max_bytes=100)) == [0, 1, 2]
 
 
 def test_result_lines_of_every_kind_are_read():

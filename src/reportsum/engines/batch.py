@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from reportsum.backends.base import Backend, BackendResult
 from reportsum.engines.batchapi import (
@@ -40,8 +41,9 @@ from reportsum.engines.batchapi import (
     Result,
     batch_counts,
     endpoint_for,
-    pack,
     parse_results,
+    request_line,
+    split_files,
 )
 from reportsum.engines.transport import (
     CURRENT_DOC,
@@ -303,38 +305,34 @@ def _next_round(store: Store, job_id: str) -> int:
     return 0 if rows[0][0] is None else int(rows[0][0]) + 1
 
 
-def _write_files(store: Store, job: Job, requests: list[Captured], *, max_requests: int,
-                 max_bytes: int, local_path: Path | None) -> list[FileRow]:
-    """Pack `requests` into request files (written atomically), then record the files and
-    their requests together: a kill before the record leaves a file that is simply rewritten."""
+def _write_files(store: Store, job: Job, requests: list[Captured], body: Callable[[Captured], bytes],
+                 *, max_requests: int, max_bytes: int, local_path: Path | None) -> list[FileRow]:
+    """Write `requests` into request files within the limits, streaming (one line in memory),
+    each file atomically; then record the file and its requests together, so a kill before the
+    record leaves a file that the next run simply writes again."""
     if not requests:
         return []
     rnd = _next_round(store, job.id)
     if local_path is not None:
         # One file for an offline engine: vLLM's run-batch has no per-file limits.
         max_requests, max_bytes = len(requests), 1 << 62
-    chunks = pack(requests, job.endpoint, max_requests=max_requests, max_bytes=max_bytes)
-    groups, start = [], 0
-    for lines in chunks:
-        groups.append(requests[start:start + len(lines)])
-        start += len(lines)
-    rows = []
-    for seq, (lines, group) in enumerate(zip(chunks, groups, strict=True)):
-        name = f"reportsum-{job.id}-r{rnd}-{seq:03d}.jsonl"
-        if local_path is not None:
-            path = local_path
-        else:
-            path = _batch_dir(store, job.id) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = b"".join(lines)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
+    lines, sizes = itertools.tee((r, request_line(r.custom_id, job.endpoint, body(r))) for r in requests)
+    where = split_files((len(line) for _, line in sizes), max_requests=max_requests, max_bytes=max_bytes)
+    rows: list[FileRow] = []
+    open_file: tuple[Path, Path, IO[bytes], list[Captured]] | None = None
+
+    def finish() -> None:
+        assert open_file is not None
+        path, tmp, fh, group = open_file
+        fh.close()
         tmp.replace(path)
+        name = f"reportsum-{job.id}-r{rnd}-{len(rows):03d}.jsonl"
         state = "local" if local_path is not None else "written"
+        size = path.stat().st_size
         with store.transaction():
             store.sql("INSERT OR REPLACE INTO batch_files(name, job_id, round, path, bytes, requests,"
                       " state, created) VALUES (?,?,?,?,?,?,?,?)",
-                      (name, job.id, rnd, str(path), len(data), len(group), state, time.time()))
+                      (name, job.id, rnd, str(path), size, len(group), state, time.time()))
             for r in group:
                 store.sql(
                     "INSERT INTO batch_requests(job_id, custom_id, body_sha256, source, doc_index,"
@@ -342,8 +340,21 @@ def _write_files(store: Store, job: Job, requests: list[Captured], *, max_reques
                     " ON CONFLICT(job_id, custom_id) DO UPDATE SET file_name=excluded.file_name,"
                     " state='submitted', tries=tries+1",
                     (job.id, r.custom_id, r.sha256, r.source, r.doc_index, r.chunk_index, name))
-        rows.append(FileRow(name=name, round=rnd, path=str(path), bytes=len(data), requests=len(group),
+        rows.append(FileRow(name=name, round=rnd, path=str(path), bytes=size, requests=len(group),
                             file_id=None, batch_id=None, state=state, batch_status=None, counts={}))
+
+    for (r, line), index in zip(lines, where, strict=True):
+        if open_file is None or index > len(rows):
+            if open_file is not None:
+                finish()
+            name = f"reportsum-{job.id}-r{rnd}-{len(rows):03d}.jsonl"
+            path = local_path if local_path is not None else _batch_dir(store, job.id) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            open_file = (path, tmp, tmp.open("wb"), [])
+        open_file[2].write(line)
+        open_file[3].append(r)
+    finish()
     return rows
 
 
@@ -421,8 +432,11 @@ def submit(
     new = sorted((c for c in exchanges.captured.values() if c.custom_id not in known),
                  key=lambda c: (order.get(c.source, 0), c.doc_index or 0, c.chunk_index or 0, c.custom_id))
     cached = sum(d.run.usage.cache_hits for o in outcomes if o.summary for d in o.summary.documents)
-    files = _write_files(store, job, new, max_requests=max_requests, max_bytes=max_bytes,
-                         local_path=write_jsonl)
+    try:
+        files = _write_files(store, job, new, exchanges.body, max_requests=max_requests,
+                             max_bytes=max_bytes, local_path=write_jsonl)
+    finally:
+        exchanges.close()
     if route == "api":
         if provider is None:
             raise ConfigError("no provider to upload to")
@@ -632,29 +646,32 @@ def collect(
             report.failures.append(outcome.error or f"{source}: failed")
         report.settled += 1
 
-    _pass(store, settings, raws, exchanges, on_done=done, held=held)
-    report.replayed, report.forwarded = exchanges.replayed, exchanges.forwarded
-    if run:
-        bad = [f for f in report.failures if not f.startswith("cannot write")]
-        store.finish_run(run[0], usage=usage, outcome="partial" if bad or report.pending else "ok")
-        report.run_id, report.usage = run[0], usage
-    order = {s: i for i, (s, _) in enumerate(job.inputs)}
-    new = sorted(exchanges.captured.values(),
-                 key=lambda c: (order.get(c.source, 0), c.doc_index or 0, c.chunk_index or 0, c.custom_id))
-    if new:
-        local = None
-        if job.route == "local" or write_jsonl is not None:
-            local = write_jsonl or _followup_path(store, job)
-        report.followup = _write_files(store, job, new, max_requests=max_requests,
-                                       max_bytes=max_bytes, local_path=local)
-        report.followup_requests = len(new)
-        if local is None:
-            if provider is None:
-                raise ConfigError("no provider to upload the follow-up batch to")
-            names = {f.name for f in report.followup}
-            report.followup = [f for f in _advance(store, job, provider) if f.name in names]
-    elif job.route == "api" and provider is not None:
-        _advance(store, job, provider)  # files a killed collect wrote but did not send
+    try:
+        _pass(store, settings, raws, exchanges, on_done=done, held=held)
+        report.replayed, report.forwarded = exchanges.replayed, exchanges.forwarded
+        if run:
+            bad = [f for f in report.failures if not f.startswith("cannot write")]
+            store.finish_run(run[0], usage=usage, outcome="partial" if bad or report.pending else "ok")
+            report.run_id, report.usage = run[0], usage
+        order = {s: i for i, (s, _) in enumerate(job.inputs)}
+        new = sorted(exchanges.captured.values(),
+                     key=lambda c: (order.get(c.source, 0), c.doc_index or 0, c.chunk_index or 0, c.custom_id))
+        if new:
+            local = None
+            if job.route == "local" or write_jsonl is not None:
+                local = write_jsonl or _followup_path(store, job)
+            report.followup = _write_files(store, job, new, exchanges.body, max_requests=max_requests,
+                                           max_bytes=max_bytes, local_path=local)
+            report.followup_requests = len(new)
+            if local is None:
+                if provider is None:
+                    raise ConfigError("no provider to upload the follow-up batch to")
+                names = {f.name for f in report.followup}
+                report.followup = [f for f in _advance(store, job, provider) if f.name in names]
+        elif job.route == "api" and provider is not None:
+            _advance(store, job, provider)  # files a killed collect wrote but did not send
+    finally:
+        exchanges.close()
     report.seconds = time.perf_counter() - started
     return report
 

@@ -19,8 +19,6 @@ from urllib.parse import urlsplit
 
 import openai
 
-from reportsum.engines.transport import Captured
-
 FINAL_STATES = ("completed", "failed", "expired", "cancelled")
 DEFAULT_MAX_REQUESTS = 50_000
 DEFAULT_MAX_BYTES = 200 * 1000 * 1000
@@ -39,26 +37,22 @@ def endpoint_for(base_url: str | None) -> str:
     return f"/{version}/chat/completions"
 
 
-def request_line(captured: Captured, endpoint: str) -> bytes:
+def request_line(custom_id: str, endpoint: str, body: bytes) -> bytes:
     """One request line (with its newline); the body is the bytes the SDK built, canonical."""
-    head = json.dumps({"custom_id": captured.custom_id, "method": "POST", "url": endpoint},
-                      ensure_ascii=False)
-    return head[:-1].encode("utf-8") + b', "body": ' + captured.body + b"}\n"
+    head = json.dumps({"custom_id": custom_id, "method": "POST", "url": endpoint}, ensure_ascii=False)
+    return head[:-1].encode("utf-8") + b', "body": ' + body + b"}\n"
 
 
-def pack(requests: list[Captured], endpoint: str, *, max_requests: int,
-         max_bytes: int) -> list[list[bytes]]:
-    """Request lines split into files within the limits, in order."""
-    files: list[list[bytes]] = []
-    size = 0
-    for r in requests:
-        line = request_line(r, endpoint)
-        if not files or len(files[-1]) >= max_requests or size + len(line) > max_bytes:
-            files.append([])
-            size = 0
-        files[-1].append(line)
-        size += len(line)
-    return files
+def split_files(sizes: Iterable[int], *, max_requests: int, max_bytes: int) -> Iterator[int]:
+    """Which file each line (of these sizes, in order) goes to, within the limits; a line
+    larger than `max_bytes` alone gets a file of its own."""
+    index, count, size = -1, 0, 0
+    for n in sizes:
+        if index < 0 or count >= max_requests or size + n > max_bytes:
+            index, count, size = index + 1, 0, 0
+        count += 1
+        size += n
+        yield index
 
 
 @dataclass(frozen=True)
@@ -206,5 +200,5 @@ def batch_counts(batch: Any) -> dict[str, int]:
 
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_REQUESTS", "FINAL_STATES", "BatchAPIError", "Provider",
-           "Result", "batch_counts", "endpoint_for", "pack", "parse_results", "read_result_file",
-           "request_line"]
+           "Result", "batch_counts", "endpoint_for", "parse_results", "read_result_file",
+           "request_line", "split_files"]

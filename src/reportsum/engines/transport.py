@@ -21,9 +21,10 @@ import asyncio
 import contextvars
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import httpx2
 import openai
@@ -58,15 +59,18 @@ def custom_id_for(cache_key: str, sha256: str) -> str:
 
 @dataclass(frozen=True)
 class Captured:
-    """One request body the backend built, for a batch file."""
+    """One request the backend built, for a batch file. Its body (the bytes the SDK built, as
+    canonical JSON) waits in the pass's spool file: a corpus of 50,000 chunks is ~0.5 GB of
+    request bodies, which need not be held in memory."""
 
     custom_id: str
     sha256: str
     path: str
-    body: bytes
     source: str
     doc_index: int | None
     chunk_index: int | None
+    offset: int = 0
+    length: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,14 +97,30 @@ class Exchanges:
     pending: set[str] = field(default_factory=set)  # sources with a request still unanswered
     replayed: int = 0
     forwarded: int = 0
+    _spool: IO[bytes] | None = None
 
     def capture(self, path: str, body: bytes, sha: str) -> None:
         key, chunk_index = CURRENT_CHUNK.get() or (sha, None)
         source, doc_index = CURRENT_DOC.get() or ("", None)
         if sha not in self.captured:
-            self.captured[sha] = Captured(custom_id_for(key, sha), sha, path, body, source,
-                                          doc_index, chunk_index)
+            if self._spool is None:
+                self._spool = tempfile.TemporaryFile(prefix="reportsum-requests-")
+            offset = self._spool.seek(0, 2)
+            self._spool.write(body)
+            self.captured[sha] = Captured(custom_id_for(key, sha), sha, path, source, doc_index,
+                                          chunk_index, offset, len(body))
         self.pending.add(source)
+
+    def body(self, captured: Captured) -> bytes:
+        """The body of a captured request."""
+        assert self._spool is not None
+        self._spool.seek(captured.offset)
+        return self._spool.read(captured.length)
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
 
 
 def _response(request: Any, status: int, body: bytes) -> httpx2.Response:
