@@ -406,6 +406,31 @@ def test_a_cancelled_batch_is_sent_again_by_collect(tmp_path):
     assert len(list((tmp_path / "out").glob("*.json"))) == 2
 
 
+def test_bad_inputs_and_unknown_jobs_are_one_line_errors_and_collect_prints_without_out(tmp_path):
+    home = tmp_path / "home"
+    none = run_cli("batch", "status", home=home)
+    assert none.returncode == 2 and "no batch job in the store" in none.stderr
+    assert "Traceback" not in none.stderr
+    inputs = tmp_path / "in"
+    make_reports(inputs, 2)
+    (inputs / "broken.docx").write_bytes(b"\x00\x01 not a docx")
+    req = tmp_path / "requests.jsonl"
+    sub = run_cli("batch", "submit", str(inputs), *MODEL, "--write-jsonl", str(req), home=home)
+    # the unreadable file is named and the run exits 1; the others are in the request file
+    assert sub.returncode == 1 and "broken.docx" in sub.stderr and "Traceback" not in sub.stderr
+    assert len(req.read_text(encoding="utf-8").splitlines()) == _chunks(sorted(inputs.glob("*.txt")))
+    unknown = run_cli("batch", "collect", "job-nope", home=home)
+    assert unknown.returncode == 2 and "no batch job 'job-nope'" in unknown.stderr
+    _vllm_results(req, tmp_path / "results.jsonl")
+    col = _ok(run_cli("batch", "collect", "--from", str(tmp_path / "results.jsonl"), home=home))
+    printed, text, decoder = [], col.stdout.strip(), json.JSONDecoder()
+    while text:  # one JSON document per file, one after the other
+        doc, end = decoder.raw_decode(text)
+        printed.append(doc)
+        text = text[end:].strip()
+    assert sorted(Path(p["source"]).name for p in printed) == ["r000.txt", "r001.txt"]
+
+
 # ---------------------------------------------------------------- the format, without a server
 
 
