@@ -373,7 +373,7 @@ class OpenAIBackend:
     ) -> None:
         self.settings = settings
         # Another transport (the batch engine's capture and replay) in place of the network.
-        self._http_client: HttpClientFactory = http_client or _GatedHttpClient
+        self._http_client = http_client
         self.prompt = settings.prompt
         self.model: str | None = settings.model
         self.cache = cache
@@ -439,7 +439,8 @@ class OpenAIBackend:
             s = self.settings
             session.http = openai.AsyncOpenAI(
                 base_url=s.base_url,
-                http_client=self._http_client(session.gate),
+                http_client=(self._http_client(session.gate) if self._http_client is not None
+                             else _GatedHttpClient(session.gate)),
                 # Local servers take any key; the SDK refuses to start without one.
                 api_key=self._secret or "no-key",
                 max_retries=s.max_retries,
