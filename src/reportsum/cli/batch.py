@@ -12,7 +12,11 @@ import typer
 from reportsum.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
+    Command,
     ConcurrencyOpt,
+    Format,
+    Group,
+    Mode,
     ModelOpt,
     ModeOpt,
     StoreOpt,
@@ -22,6 +26,7 @@ from reportsum.cli.common import (
     fail_usage,
     open_store,
     settings_or_exit,
+    value,
 )
 from reportsum.engines.batch import (
     BatchAPIError,
@@ -42,14 +47,14 @@ from reportsum.runs.store import Store
 from reportsum.stages.ingest import IngestError, iter_inputs
 
 batch_app = typer.Typer(
-    name="batch", no_args_is_help=True,
+    name="batch", no_args_is_help=True, cls=Group,
     help="Summarise a corpus through a provider's Batch API (OpenAI format, about half price, "
          "answers within 24 h) or vLLM's run-batch: submit, status, collect.",
 )
 app.add_typer(batch_app, name="batch")
 
 JobArg = Annotated[
-    str | None, typer.Argument(metavar="[JOB]", help="Job id (a unique prefix), one of its batch ids, "
+    str | None, typer.Argument(metavar="JOB", help="Job id (a unique prefix), one of its batch ids, "
                                "or 'last' (default).")
 ]
 WriteJsonlOpt = Annotated[
@@ -89,18 +94,20 @@ def _job_or_exit(st: Store, ident: str | None) -> Job:
         raise fail_usage(str(exc)) from None
 
 
-@batch_app.command("submit")
+@batch_app.command("submit", cls=Command)
 def submit_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Report files or folders (searched recursively).")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...",
+                                                help="Report files or folders (searched recursively).")],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Where `batch collect` writes one output per "
                                   "input (as `summarise --out`). Default: collect prints them.")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="json, jsonl, md or html.")] = "json",
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format of collect: json, "
+                                        "jsonl, md or html.")] = Format.json,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
-    mode: ModeOpt = "tools",
+    mode: ModeOpt = Mode.tools,
     concurrency: ConcurrencyOpt = 4,
     chunk_chars: Annotated[
         int, typer.Option("--chunk-chars", help="Character budget of one chunk sent to the model.")
@@ -119,11 +126,20 @@ def submit_cmd(
     """Write one request per chunk not already in the cache, upload and start the batches.
 
     Prints the job id, then each batch (or the request file with --write-jsonl). Run again
-    after a kill: nothing is uploaded or started twice."""
-    if fmt not in FORMATS:
-        raise fail_usage(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    after a kill: nothing is uploaded or started twice.
+
+    **Examples:**
+
+    ```
+    reportsum batch submit reports/ -m qwen-plus -o summaries/
+    reportsum batch submit reports/ -m Qwen/Qwen2.5-7B-Instruct --write-jsonl requests.jsonl
+    ```
+    """
+    fmt_s = value(fmt) or "json"
+    if fmt_s not in FORMATS:
+        raise fail_usage(f"unknown format {fmt_s!r}: choose one of {', '.join(FORMATS)}")
     settings = settings_or_exit(Settings(
-        backend="openai", model=model, base_url=base_url, api_key=api_key, mode=mode,
+        backend="openai", model=model, base_url=base_url, api_key=api_key, mode=value(mode) or "tools",
         concurrency=concurrency, chunk_chars=chunk_chars, prompt=prompt, max_reasks=max_reasks,
         max_retries=retries,
     ))
@@ -141,7 +157,7 @@ def submit_cmd(
         provider = Provider(settings.base_url, settings.api_key, max_retries=retries)
     with open_store(store) as st:
         try:
-            rep = submit(st, settings, inputs, roots=paths, out=out, fmt=fmt, write_jsonl=write_jsonl,
+            rep = submit(st, settings, inputs, roots=paths, out=out, fmt=fmt_s, write_jsonl=write_jsonl,
                          max_requests=max_requests, max_bytes=max_bytes, provider=provider)
         except ConfigError as exc:
             raise fail_usage(str(exc)) from None
@@ -161,14 +177,18 @@ def submit_cmd(
         raise typer.Exit(1)
 
 
-@batch_app.command("status")
+@batch_app.command("status", cls=Command)
 def status_cmd(
     job_id: JobArg = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
     store: StoreOpt = None,
 ) -> None:
-    """The job's batches (states and counts, asked of the provider) and its requests."""
+    """The job's batches (states and counts, asked of the provider) and its requests; failed
+    requests with their errors.
+
+    **Example:** reportsum batch status
+    """
     with open_store(store) as st:
         job = _job_or_exit(st, job_id)
         try:
@@ -184,7 +204,7 @@ def status_cmd(
         typer.echo(f"failed\t{custom_id}\t{source}\t{error}")
 
 
-@batch_app.command("collect")
+@batch_app.command("collect", cls=Command)
 def collect_cmd(
     job_id: JobArg = None,
     results: Annotated[
@@ -198,7 +218,8 @@ def collect_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output folder (default: the one given to submit).")
     ] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="Default: submit's.")] = None,
+    fmt: Annotated[Format | None, typer.Option("--format", "-f", help="Output format (default: "
+                                               "submit's).")] = None,
     write_jsonl: WriteJsonlOpt = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
@@ -208,12 +229,20 @@ def collect_cmd(
 ) -> None:
     """Download results, ground them as `summarise` does, and write the outputs of every file
     whose chunks are all answered; reasks go out as a follow-up batch. Run again until no file
-    is pending; a kill loses nothing."""
+    is pending; a kill loses nothing.
+
+    **Examples:**
+
+    ```
+    reportsum batch collect
+    reportsum batch collect --from results.jsonl
+    ```
+    """
     with open_store(store) as st:
         job = _job_or_exit(st, job_id)
-        fmt = fmt or job.fmt
-        if fmt not in FORMATS:
-            raise fail_usage(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        fmt_s = value(fmt) or job.fmt
+        if fmt_s not in FORMATS:
+            raise fail_usage(f"unknown format {fmt_s!r}: choose one of {', '.join(FORMATS)}")
         folder_path = out or (Path(job.out) if job.out else None)
         s = job.settings
         settings = settings_or_exit(Settings(
@@ -223,7 +252,7 @@ def collect_cmd(
         ))
         inputs = [Path(p) for p, _ in job.inputs]
         try:
-            folder = OutputFolder(folder_path, fmt, inputs=inputs, roots=[Path(r) for r in job.roots],
+            folder = OutputFolder(folder_path, fmt_s, inputs=inputs, roots=[Path(r) for r in job.roots],
                                   settings=settings, echo=echo_stdout)
         except ConfigError as exc:
             raise fail_usage(str(exc)) from None
@@ -233,7 +262,7 @@ def collect_cmd(
         pages: list[FileOutcome] = []
 
         def write(outcome: FileOutcome) -> str | None:
-            if fmt == "html" and folder_path is not None:
+            if fmt_s == "html" and folder_path is not None:
                 pages.append(FileOutcome(outcome.path, summary=outcome.summary))  # for the index
             return folder.write(outcome)
 
@@ -271,14 +300,17 @@ def collect_cmd(
         raise typer.Exit(1)
 
 
-@batch_app.command("cancel")
+@batch_app.command("cancel", cls=Command)
 def cancel_cmd(
     job_id: JobArg = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
     store: StoreOpt = None,
 ) -> None:
-    """Cancel the job's running batches (answers already made are still collected)."""
+    """Cancel the job's running batches (answers already made are still collected).
+
+    **Example:** reportsum batch cancel
+    """
     with open_store(store) as st:
         job = _job_or_exit(st, job_id)
         if job.route != "api":
