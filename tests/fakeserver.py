@@ -169,6 +169,12 @@ class FakeOpenAI:
     requests: list[Recorded] = field(default_factory=list)
     peak_in_flight: int = 0
     answer_seconds: float = 0.0  # summed over 200 answers: arrival to last byte written
+    # Prompt caching as hosted APIs do it: usage counts one token per character of the prompt
+    # (tool schema, then the messages) and reports as `cached_tokens` the longest prefix an
+    # earlier request shared, in 128-token blocks from 1,024 tokens on.
+    simulate_cache: bool = False
+    answer_chars: list[int] = field(default_factory=list)  # characters the "model" wrote, per answer
+    _prompts: list[str] = field(default_factory=list)
     _queue: deque[Reply] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _in_flight: int = 0
@@ -312,7 +318,40 @@ class FakeOpenAI:
         h.wfile.flush()
 
     def _completion(self, request: dict[str, Any], reply: Reply) -> dict[str, Any]:
-        return completion(request, reply, len(self.requests))
+        out = completion(request, reply, len(self.requests))
+        message = out["choices"][0]["message"]
+        calls = message.get("tool_calls") or []
+        written = calls[0]["function"]["arguments"] if calls else message.get("content") or ""
+        with self._lock:
+            self.answer_chars.append(len(written))
+            if self.simulate_cache:
+                prompt = prompt_text(request)
+                shared = max((_common_prefix(prompt, p) for p in self._prompts), default=0)
+                self._prompts.append(prompt)
+                cached = shared // 128 * 128 if shared >= 1024 else 0
+                out["usage"]["prompt_tokens"] = len(prompt)
+                out["usage"]["total_tokens"] = len(prompt) + out["usage"]["completion_tokens"]
+                out["usage"]["prompt_tokens_details"] = {"cached_tokens": cached}
+        return out
+
+
+def prompt_text(request: dict[str, Any]) -> str:
+    """What a model reads, in the order a server caches it: tools, schema, then the messages."""
+    parts = [json.dumps(request.get("tools") or [], ensure_ascii=False)]
+    fmt = request.get("response_format")
+    if fmt:
+        parts.append(json.dumps(fmt, ensure_ascii=False))
+    for m in request.get("messages", []):
+        parts.append(f"<{m.get('role')}>{m.get('content') or ''}")
+    return "".join(parts)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
 
 
 def completion(request: dict[str, Any], reply: Reply, number: int) -> dict[str, Any]:
@@ -412,7 +451,8 @@ async def _serve_faithful(delay: float) -> None:
 
 
 __all__ = [
-    "FakeOpenAI", "Recorded", "Reply", "completion", "faithful_answer", "request_mode", "source_text",
+    "FakeOpenAI", "Recorded", "Reply", "completion", "faithful_answer", "prompt_text", "request_mode",
+    "source_text",
 ]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from helpers import seed_files
+from helpers import EXAMPLES, seed_files
 
 from reportsum.stages.chunk import Chunk, chunk
 from reportsum.stages.sentences import sentence_spans
@@ -81,16 +81,32 @@ def test_rejects_a_non_positive_budget():
         chunk("科技工作取得进展。", max_chars=0)
 
 
-def test_sections_start_new_chunks_and_headings_give_context():
+def test_chunks_are_packed_across_sections_and_headings_give_context():
     text = _report(sections=3, paragraphs=6)
     chunks = chunk(text, max_chars=500)
+    _check_invariants(text, chunks, 500)
+    # Filled across section boundaries: some chunk holds the end of one section and the
+    # heading and start of the next; anchors (for stability under edits) end some chunks early,
+    # yet they average over 0.4 of the budget.
+    assert any("第1项" in c.text and "第2项" in c.text for c in chunks)
+    assert sum(len(c.text) for c in chunks) / len(chunks) >= 200
+    # The title is not a chunk of its own; it travels with what follows it.
+    assert chunks[0].text.startswith("区科技局年度工作总结\n一、第1方面工作情况\n第1项")
     for s in range(1, 4):
         heading = f"{_CN[s - 1]}、第{s}方面工作情况"
-        first = [c for c in chunks if heading in c.text]
-        assert len(first) == 1 and first[0].text.startswith(heading)
-        inner = [c for c in chunks if f"第{s}项重点工作" in c.text and heading not in c.text]
+        assert len([c for c in chunks if heading in c.text]) == 1
+        inner = [c for c in chunks if c.text.startswith(f"第{s}项重点工作")]
         assert inner and all(c.heading == f"第{s}方面工作情况" for c in inner)
     assert chunks[0].heading is None
+
+
+def test_a_document_within_the_budget_is_one_chunk():
+    text = _report(sections=3, paragraphs=4)
+    assert len(text) < 6000
+    (only,) = chunk(text)
+    assert only.text == text.strip() and only.start == 0
+    (demo,) = chunk(next(EXAMPLES.glob("*.txt")).read_text(encoding="utf-8"))
+    assert demo.heading is None
 
 
 def test_a_chunk_never_ends_with_a_bare_heading():
@@ -118,5 +134,5 @@ def test_is_deterministic():
 def test_seed_chunks_keep_the_invariants():
     for path in seed_files():
         text = path.read_text(encoding="utf-8")
-        for budget in (400, 1800):
+        for budget in (400, 1800, 6000):
             _check_invariants(text, chunk(text, max_chars=budget), budget)

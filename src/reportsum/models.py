@@ -13,7 +13,7 @@ when they drift.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -21,7 +21,8 @@ from reportsum.grounding.mention import NumberKind, NumberMention
 
 __all__ = [
     "SECTIONS", "SECTION_LABELS", "DocumentSummary", "ExtractItem", "Extraction", "FileSummary",
-    "NonEmpty", "NumberKind", "NumberMention", "RejectedItem", "SummaryItem", "Usage",
+    "ExtractionRef", "NonEmpty", "NumberKind", "NumberMention", "RefItem", "RejectedItem", "SummaryItem",
+    "Usage",
 ]
 
 SCHEMA_VERSION = "1.0"
@@ -47,20 +48,50 @@ class _Strict(BaseModel):
 # ---------------------------------------------------------------- model-facing schema
 
 
-class ExtractItem(_Strict):
-    """One statement the model extracted, with the verbatim quote that supports it."""
+def _drop_property_titles(schema: dict[str, Any]) -> None:
+    # Every call sends this schema: pydantic's per-field titles repeat the field names.
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+
+
+class _ModelFacing(_Strict):
+    """Strict, and compact as sent: the schema is part of every call's fixed prefix."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_property_titles)
+
+
+class ExtractItem(_ModelFacing):
+    """一条要点及其逐字引文"""
 
     text: NonEmpty = Field(description="简洁的陈述（保留原文数字）")
     evidence: NonEmpty = Field(description="原文逐字引用，支撑该陈述")
 
 
-class Extraction(_Strict):
-    """What the model returns for one chunk: four lists, all required (may be empty)."""
+class Extraction(_ModelFacing):
+    """一段原文的四类要点（没有则为空列表）"""
 
     achievements: list[ExtractItem] = Field(description="成效/成绩")
     measures: list[ExtractItem] = Field(description="措施/做法/举措")
     problems: list[ExtractItem] = Field(description="存在问题/不足/困难")
     plans: list[ExtractItem] = Field(description="下一步/明年工作打算/目标/思路")
+
+
+class RefItem(_ModelFacing):
+    """一条要点及其所依据的原文句子编号"""
+
+    text: NonEmpty = Field(description="简洁的陈述（保留原文数字）")
+    cite: list[int] = Field(min_length=1, description="支撑该陈述的原文句子编号，连续的一句或几句")
+
+
+class ExtractionRef(_ModelFacing):
+    """一段原文的四类要点（没有则为空列表）；依据以句子编号给出"""
+
+    model_config = ConfigDict(title="Extraction")
+
+    achievements: list[RefItem] = Field(description="成效/成绩")
+    measures: list[RefItem] = Field(description="措施/做法/举措")
+    problems: list[RefItem] = Field(description="存在问题/不足/困难")
+    plans: list[RefItem] = Field(description="下一步/明年工作打算/目标/思路")
 
 
 # ---------------------------------------------------------------- output schema

@@ -44,7 +44,7 @@ from reportsum.stages.split import DocPart, split
 from reportsum.stages.subject import figure_subject
 from reportsum.stages.textmap import MappedText
 
-DEFAULT_CHUNK_CHARS = 1800
+DEFAULT_CHUNK_CHARS = 6000
 BACKENDS = ("openai", "rules")
 MODES = ("tools", "json", "md_json")
 

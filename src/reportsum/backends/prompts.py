@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -56,23 +57,34 @@ class Prompt:
     def render_system(self, **variables: Any) -> str:
         """The system message: the template rendered with `variables`.
 
-        Raises PromptError when the template uses a variable that was not given.
+        `evidence` ("quote" unless given) says how the model gives its evidence: a verbatim
+        quote, or (`ref`) the numbers of the sentences it rests on. Raises PromptError when
+        the template uses a variable that was not given.
         """
+        variables.setdefault("evidence", "quote")
         try:
             return _ENV.from_string(self.source).render(**variables).strip()
         except TemplateError as exc:
             raise PromptError(f"prompt {self.name!r}: {exc}") from exc
 
-    def render_user(self, text: str, *, heading: str | None = None) -> str:
+    def render_user(
+        self, text: str, *, heading: str | None = None, sentences: Sequence[str] | None = None
+    ) -> str:
         """The user message carrying one chunk of report text, verbatim.
 
-        The first line has no indentation and no digits: instructor dedents templated
-        messages, and test servers read numbers from between the markers only.
+        With `sentences` (evidence by reference) the chunk goes as those sentences, one a
+        line, each after its number: `[1]…`. Everything that varies comes last (the chunk
+        after its heading), so that the fixed prefix is shared by every call. The first line
+        has no indentation and no digits: instructor dedents templated messages, and test
+        servers read numbers from between the markers only.
         """
         lines = ["请从下面这段工作总结原文中抽取成效、措施、存在问题和明年打算。"]
         if heading:
             lines.append(f"这段原文位于小标题“{heading}”之下。")
-        lines += [SOURCE_OPEN, text, SOURCE_CLOSE]
+        body = text if sentences is None else "\n".join(
+            f"[{n}]{s}" for n, s in enumerate(sentences, start=1)
+        )
+        lines += [SOURCE_OPEN, body, SOURCE_CLOSE]
         return "\n".join(lines)
 
 

@@ -35,7 +35,7 @@ from reportsum.cli.progress import BatchProgress
 from reportsum.outputs.export import EXPORT_FORMATS, ExportError, export
 from reportsum.outputs.render import render
 from reportsum.outputs.tables import build_tables
-from reportsum.pipeline import ConfigError, FileOutcome, Settings
+from reportsum.pipeline import DEFAULT_CHUNK_CHARS, ConfigError, FileOutcome, Settings
 from reportsum.runs.outfolder import OutputCollision, OutputFolder
 from reportsum.runs.runner import run_batch
 from reportsum.stages.ingest import IngestError, RawDocument, read_text_bytes, scan_inputs
@@ -76,7 +76,7 @@ def summarise(
     concurrency: ConcurrencyOpt = 4,
     chunk_chars: Annotated[
         int, typer.Option("--chunk-chars", help="Character budget of one chunk sent to the model.")
-    ] = 1800,
+    ] = DEFAULT_CHUNK_CHARS,
     prompt: Annotated[
         str, typer.Option("--prompt", metavar="NAME|PATH", help="Prompt name (see `reportsum prompts`) or a path to a prompt file.")
     ] = "default",

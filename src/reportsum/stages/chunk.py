@@ -1,17 +1,20 @@
 """Cut a document into chunks of whole sentences for the extraction backends.
 
-The text is first split into top-level sections (at the shallowest outline level that occurs
-at least twice: 第一篇 in a collection, 一、 in a single report), then into paragraphs, then into
-sentences, and whole units are packed greedily up to the budget *within* each section, also
-ending a chunk after "anchor" units picked by a hash of their content. Packing restarts at
-every section and at every anchor, so editing a paragraph changes only the chunks between the
-anchors around it; a cache keyed on chunk text keeps the rest.
+Every model call repeats the fixed prompt, so chunks are as full as the budget allows: a
+document that fits is one chunk, and a longer one is cut into paragraphs (a sentence at a
+time where a paragraph alone exceeds the budget) that are packed greedily up to the budget
+*across* headings and sections. A heading travels with the paragraph under it, so no chunk
+ends on a bare heading and the title is never a chunk of its own.
+
+Stability under edits comes from content-defined boundaries: a chunk also ends after an
+"anchor" unit, picked by a hash of that unit's own text (like rsync's rolling hash). Packing
+restarts at every anchor, so editing a paragraph changes only the chunks between the anchors
+around it; a cache keyed on chunk text keeps the rest.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections import Counter
 from dataclasses import dataclass
 
 from reportsum.stages.sentences import Heading, find_headings, sentence_spans
@@ -31,26 +34,6 @@ Span = tuple[int, int]
 
 # Anchors fall on one unit in (budget / this) on average, so a chunk holds a few paragraphs.
 _ANCHOR_CHARS = 250
-
-
-def _top_level(headings: list[Heading]) -> int | None:
-    """The shallowest level that occurs at least twice (a lone 第一部分 doesn't split much)."""
-    counts = Counter(h.level for h in headings)
-    repeated = [lvl for lvl, n in counts.items() if n >= 2]
-    if repeated:
-        return min(repeated)
-    return min(counts) if counts else None
-
-
-def _sections(text: str, spans: list[Span], headings: list[Heading]) -> list[list[Span]]:
-    top = _top_level(headings)
-    top_starts = {h.start for h in headings if h.level == top}
-    sections: list[list[Span]] = []
-    for s in spans:
-        if not sections or s[0] in top_starts:
-            sections.append([])
-        sections[-1].append(s)
-    return sections
 
 
 def _paragraphs(text: str, spans: list[Span], heading_starts: set[int]) -> list[list[Span]]:
@@ -130,24 +113,27 @@ def _enclosing(headings: list[Heading], starts: list[int]) -> list[str | None]:
     return out
 
 
-def chunk(text: str, *, max_chars: int = 1800) -> list[Chunk]:
+def chunk(text: str, *, max_chars: int = 6000) -> list[Chunk]:
     """Split `text` into chunks of whole sentences of at most `max_chars` characters.
 
-    A sentence longer than the budget is a chunk of its own. Chunks cover every non-blank
-    character of `text`, in order, and are deterministic: unchanged sections give identical
-    chunks.
+    A text within the budget is one chunk. A sentence longer than the budget is a chunk of
+    its own. Chunks cover every non-blank character of `text`, in order, and are
+    deterministic: unchanged stretches between anchors give identical chunks.
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be positive, got {max_chars}")
     spans = sentence_spans(text)
+    if not spans:
+        return []
     headings = find_headings(text)
-    heading_starts = {h.start for h in headings}
-    packed: list[Span] = []
-    for section in _sections(text, spans, headings):
-        units = [
-            u for para in _paragraphs(text, section, heading_starts) for u in _units(para, max_chars)
-        ]
-        packed.extend(_pack(text, units, max_chars))
+    packed: list[Span]
+    if spans[-1][1] - spans[0][0] <= max_chars:
+        packed = [(spans[0][0], spans[-1][1])]
+    else:
+        heading_starts = {h.start for h in headings}
+        units = [u for para in _paragraphs(text, spans, heading_starts)
+                 for u in _units(para, max_chars)]
+        packed = _pack(text, units, max_chars)
     titles = _enclosing(headings, [s for s, _ in packed])
     return [
         Chunk(index=i, start=s, text=text[s:e], heading=title)

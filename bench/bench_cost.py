@@ -1,0 +1,97 @@
+"""What a report costs with a model: calls, characters sent, output per item, cache share.
+
+Every seed (../shared/seeds) and the demo report (examples/) run through the real pipeline
+and model backend against tests/fakeserver.py (faithful answers, prompt caching simulated:
+the server reports as cached the longest prefix it has seen before, in 128-character
+blocks from 1,024 on, the way hosted APIs cache). Characters sent count everything in the
+request the model reads: every message and the tool schema, the fixed prefix on every call.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from fakeserver import FakeOpenAI  # noqa: E402
+
+from reportsum.pipeline import Settings, summarise_file  # noqa: E402
+
+SEEDS = ROOT.parent / "shared" / "seeds"
+DEMO = sorted((ROOT / "examples").glob("*.txt"))
+
+
+def request_chars(request: dict[str, Any]) -> int:
+    """Characters of everything the model reads: message contents and the tool schema."""
+    n = sum(len(m.get("content") or "") for m in request.get("messages", []))
+    if request.get("tools"):
+        n += len(json.dumps(request["tools"], ensure_ascii=False))
+    if request.get("response_format", {}).get("json_schema"):
+        n += len(json.dumps(request["response_format"], ensure_ascii=False))
+    return n
+
+
+def answer_chars(server: FakeOpenAI) -> int:
+    return sum(server.answer_chars)
+
+
+def measure(path: Path, **overrides: Any) -> dict[str, float]:
+    with FakeOpenAI(simulate_cache=True) as server:
+        settings = replace(Settings(backend="openai", model="fake", base_url=server.base_url,
+                                    api_key="sk-bench", max_retries=0), **overrides)
+        summary = summarise_file(path, settings=settings)
+        sent = sum(request_chars(r.json) for r in server.requests)
+        items = sum(len(getattr(d, s)) for d in summary.documents
+                    for s in ("achievements", "measures", "problems", "plans"))
+        usage = [d.run.usage for d in summary.documents]
+        prompt = sum(u.prompt_tokens for u in usage)
+        cached = sum(getattr(u, "cached_tokens", 0) for u in usage)
+        report = len(path.read_text(encoding="utf-8"))
+        return {
+            "report_chars": report, "calls": server.calls, "sent": sent,
+            "amplification": sent / report, "items": items,
+            "out_per_item": answer_chars(server) / max(items, 1),
+            "cached_share": cached / prompt if prompt else 0.0,
+        }
+
+
+def inputs() -> list[tuple[str, Path]]:
+    out = [(f"seed {p.name[:3]}", p) for p in sorted(SEEDS.glob("*.txt"))]
+    return out + [("examples/ demo report", p) for p in DEMO]
+
+
+def run() -> list[dict[str, Any]]:
+    rows = []
+    for name, path in inputs():
+        row: dict[str, Any] = {"input": name, **measure(path)}
+        for mode in ("quote", "ref"):
+            try:
+                row[f"out_{mode}"] = measure(path, evidence=mode)["out_per_item"]
+            except TypeError:
+                row[f"out_{mode}"] = float("nan")
+        rows.append(row)
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = ("| input | report chars | calls | chars sent | amplification | out chars/item "
+            "quote | ref | ref/quote | cached share |\n| --- | --- | --- | --- | --- | --- | --- "
+            "| --- | --- |")
+    lines = [head]
+    for r in rows:
+        ratio = r["out_ref"] / r["out_quote"] if r["out_quote"] else float("nan")
+        lines.append(
+            f"| {r['input']} | {r['report_chars']:,} | {r['calls']} | {r['sent']:,} | "
+            f"{r['amplification']:.2f}x | {r['out_quote']:.0f} | {r['out_ref']:.0f} | "
+            f"{ratio:.2f} | {r['cached_share']:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table(run()))
