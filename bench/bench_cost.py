@@ -36,10 +36,6 @@ def request_chars(request: dict[str, Any]) -> int:
     return n
 
 
-def answer_chars(server: FakeOpenAI) -> int:
-    return sum(server.answer_chars)
-
-
 def measure(path: Path, **overrides: Any) -> dict[str, float]:
     with FakeOpenAI(simulate_cache=True) as server:
         settings = replace(Settings(backend="openai", model="fake", base_url=server.base_url,
@@ -55,9 +51,36 @@ def measure(path: Path, **overrides: Any) -> dict[str, float]:
         return {
             "report_chars": report, "calls": server.calls, "sent": sent,
             "amplification": sent / report, "items": items,
-            "out_per_item": answer_chars(server) / max(items, 1),
+            # Per item the model wrote (whether or not it was kept): what output costs.
+            "out_per_item": sum(server.answer_chars) / max(sum(server.answer_items), 1),
             "cached_share": cached / prompt if prompt else 0.0,
         }
+
+
+def gold_shaped(gold_dir: Path = ROOT / "eval" / "gold" / "seeds") -> tuple[float, float]:
+    """Output characters per item of the gold answers written both ways: (quote, ref).
+
+    The test server's items copy their quote as their text (text == evidence), which is the
+    worst case for `ref`; the gold items have the concise text a good model writes. Each is
+    serialised as the model would write it: a quote and its text, or its text and the numbers
+    of the clauses (reportsum's numbering) its span covers.
+    """
+    from reportsum.stages.sentences import clause_spans
+
+    quote = ref = items = 0
+    for path in sorted(gold_dir.glob("*.json")):
+        gold = json.loads(path.read_text(encoding="utf-8"))
+        source = (path.parent / gold["document"]).resolve().read_text(encoding="utf-8")
+        clauses = clause_spans(source)
+        for section in ("achievements", "measures", "problems", "plans"):
+            for item in gold.get(section, []):
+                s, e = item["span"]
+                cite = [n for n, (a, b) in enumerate(clauses, 1) if a < e and b > s]
+                quote += len(json.dumps({"text": item["text"], "evidence": source[s:e]},
+                                        ensure_ascii=False)) + 2
+                ref += len(json.dumps({"text": item["text"], "cite": cite}, ensure_ascii=False)) + 2
+                items += 1
+    return quote / items, ref / items
 
 
 def inputs() -> list[tuple[str, Path]]:
@@ -95,3 +118,5 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 if __name__ == "__main__":
     print(table(run()))
+    q, r = gold_shaped()
+    print(f"gold-shaped answers (eval/gold/seeds): {q:.0f} chars/item quote, {r:.0f} ref, ratio {r / q:.2f}")

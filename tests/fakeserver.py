@@ -120,22 +120,40 @@ def source_text(request: dict[str, Any]) -> str:
     return ""
 
 
+_NUMBERED = re.compile(r"^\[(\d+)\](.*)$", re.M)
+
+
+def numbered_sentences(text: str) -> list[tuple[int, str]] | None:
+    """The `[n]sentence` lines of a chunk sent for evidence by reference, else None."""
+    if not text.startswith("[1]"):
+        return None
+    return [(int(m.group(1)), m.group(2)) for m in _NUMBERED.finditer(text)]
+
+
 def faithful_answer(text: str) -> dict[str, Any]:
     """A grounded Extraction for `text`: every sentence with a digit, quoted as is.
 
-    Sections come from cue words; `text == evidence` so every number is in its quote.
+    Sections come from cue words; `text == evidence` so every number is in its quote. When
+    `text` is numbered sentences (evidence by reference), the same statements come with
+    `cite` (the number of the sentence holding them) instead of `evidence`.
     """
-    answer: dict[str, list[dict[str, str]]] = {
+    answer: dict[str, list[dict[str, Any]]] = {
         "achievements": [], "measures": [], "problems": [], "plans": []
     }
-    for match in _SENTENCE.finditer(text):
-        sentence = match.group(0).strip()
-        if not _DIGIT.search(sentence):
-            continue
-        section = next(
-            (name for name, cues in _CUES if any(c in sentence for c in cues)), "achievements"
-        )
-        answer[section].append({"text": sentence, "evidence": sentence})
+    numbered = numbered_sentences(text)
+    units = [(None, text)] if numbered is None else numbered
+    for number, unit in units:
+        for match in _SENTENCE.finditer(unit):
+            sentence = match.group(0).strip()
+            if not _DIGIT.search(sentence):
+                continue
+            section = next(
+                (name for name, cues in _CUES if any(c in sentence for c in cues)), "achievements"
+            )
+            if number is None:
+                answer[section].append({"text": sentence, "evidence": sentence})
+            else:
+                answer[section].append({"text": sentence, "cite": [number]})
     return answer
 
 
@@ -174,6 +192,7 @@ class FakeOpenAI:
     # earlier request shared, in 128-token blocks from 1,024 tokens on.
     simulate_cache: bool = False
     answer_chars: list[int] = field(default_factory=list)  # characters the "model" wrote, per answer
+    answer_items: list[int] = field(default_factory=list)  # items in each answer (0: not JSON)
     _prompts: list[str] = field(default_factory=list)
     _queue: deque[Reply] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -324,6 +343,11 @@ class FakeOpenAI:
         written = calls[0]["function"]["arguments"] if calls else message.get("content") or ""
         with self._lock:
             self.answer_chars.append(len(written))
+            try:
+                data = json.loads(extract_json(written))
+                self.answer_items.append(sum(len(v) for v in data.values() if isinstance(v, list)))
+            except (ValueError, AttributeError):
+                self.answer_items.append(0)
             if self.simulate_cache:
                 prompt = prompt_text(request)
                 shared = max((_common_prefix(prompt, p) for p in self._prompts), default=0)
@@ -333,6 +357,12 @@ class FakeOpenAI:
                 out["usage"]["total_tokens"] = len(prompt) + out["usage"]["completion_tokens"]
                 out["usage"]["prompt_tokens_details"] = {"cached_tokens": cached}
         return out
+
+
+def extract_json(written: str) -> str:
+    """The JSON of an answer: as is, or from its ```json block (md_json)."""
+    m = re.search(r"```json\n(.*?)\n```", written, re.S)
+    return m.group(1) if m else written
 
 
 def prompt_text(request: dict[str, Any]) -> str:
@@ -451,7 +481,7 @@ async def _serve_faithful(delay: float) -> None:
 
 
 __all__ = [
-    "FakeOpenAI", "Recorded", "Reply", "completion", "faithful_answer", "prompt_text", "request_mode",
+    "FakeOpenAI", "Recorded", "Reply", "completion", "faithful_answer", "numbered_sentences", "prompt_text", "request_mode",
     "source_text",
 ]
 

@@ -12,6 +12,7 @@ from fakeserver import Reply, faithful_answer, source_text
 from helpers import ROOT, run_cli
 
 from reportsum.models import FileSummary
+from reportsum.pipeline import DEFAULT_CHUNK_CHARS
 from reportsum.stages.chunk import chunk
 from reportsum.stages.clean import clean
 from reportsum.stages.split import split
@@ -92,7 +93,7 @@ def _strict_drops_measures(request, number):
 def test_regenerate_with_another_prompt_calls_once_per_chunk_and_diff_shows_the_change(tmp_path, fake_openai):
     fake_openai.handler = _strict_drops_measures
     src = _long_report(tmp_path)
-    n = _chunks(src, 1800)
+    n = _chunks(src, DEFAULT_CHUNK_CHARS)
     first = run_cli("summarise", str(src), *_model_args(fake_openai), home=tmp_path)
     assert first.returncode == 0, first.stderr
     before = fake_openai.calls
@@ -105,7 +106,7 @@ def test_regenerate_with_another_prompt_calls_once_per_chunk_and_diff_shows_the_
     assert run_b != run_a
     assert fake_openai.calls - before == n
     listed = run_cli("runs", home=tmp_path).stdout
-    assert "strict@1" in listed and "default@2" in listed
+    assert "strict@2" in listed and "default@3" in listed
     diff = run_cli("diff", run_a, run_b, "--json", home=tmp_path)
     assert diff.returncode == 0, diff.stderr
     docs = json.loads(diff.stdout)

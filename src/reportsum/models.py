@@ -131,6 +131,9 @@ class Usage(_Strict):
     total_tokens: int = 0
     calls: int = 0
     cache_hits: int = 0
+    cached_tokens: int = Field(
+        default=0, description="prompt tokens the server read from its prompt cache (when it says)"
+    )
 
 
 class DocumentInfo(_Strict):

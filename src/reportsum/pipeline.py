@@ -72,6 +72,7 @@ class Settings:
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     mode: str = "tools"
+    evidence: str = "quote"
     concurrency: int = 4
     chunk_chars: int = DEFAULT_CHUNK_CHARS
     prompt: str = "default"
@@ -108,6 +109,8 @@ def resolve_backend(settings: Settings, env: dict[str, str] | None = None) -> Se
         raise ConfigError(str(exc)) from None
     if backend == "openai" and not model:
         model = "gpt-4o-mini"
+    if settings.evidence not in ("quote", "ref"):
+        raise ConfigError(f"unknown evidence mode {settings.evidence!r}: choose quote or ref")
     if settings.concurrency < 1:
         raise ConfigError("concurrency must be at least 1")
     if settings.chunk_chars < 200:
@@ -138,6 +141,7 @@ def make_backend(settings: Settings, **hooks: object) -> Backend:
         base_url=settings.base_url,
         api_key=settings.api_key,
         mode=settings.mode,
+        evidence=settings.evidence,
         concurrency=settings.concurrency,
         max_reasks=settings.max_reasks,
         timeout=settings.timeout,

@@ -44,13 +44,15 @@ from reportsum.backends.base import BackendResult, Candidate
 from reportsum.backends.prompts import Prompt
 from reportsum.backends.rules import rank_candidates
 from reportsum.grounding.ground import check_item, reask_message
-from reportsum.models import SECTIONS, Extraction, Usage
+from reportsum.models import SECTIONS, Extraction, ExtractionRef, RejectedItem, Usage
+from reportsum.stages.sentences import clause_spans
 
 if TYPE_CHECKING:
     from reportsum.grounding.ground import GroundingSource
     from reportsum.stages.chunk import Chunk
 
 MODES: dict[str, Mode] = {"tools": Mode.TOOLS, "json": Mode.JSON, "md_json": Mode.MD_JSON}
+EVIDENCE_MODES = ("quote", "ref")
 
 # What instructor may reask for: the answer was not valid JSON, missed the tool call, or
 # failed validation (grounding included). API errors are deliberately absent: the SDK
@@ -67,6 +69,11 @@ VALIDATION_ERRORS: tuple[type[Exception], ...] = (
 # instructor render every message as a Jinja template on every call.
 _GROUNDING: contextvars.ContextVar[tuple[GroundingSource, int] | None] = contextvars.ContextVar(
     "reportsum_grounding", default=None
+)
+# With evidence by reference: the [start, end) in the document of each numbered sentence of
+# the chunk being validated (sentence n is `[n - 1]`).
+_SENTENCES: contextvars.ContextVar[Sequence[tuple[int, int]] | None] = contextvars.ContextVar(
+    "reportsum_sentences", default=None
 )
 
 
@@ -95,6 +102,60 @@ class GroundedExtraction(Extraction, ResponseSchema):
         return self
 
 
+class CiteError(ValueError):
+    """An item citing sentences the chunk does not have (or not one consecutive run)."""
+
+
+def resolve_cite(cite: Sequence[int], sentences: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    """The document span of the cited sentences: one sentence or one consecutive run."""
+    if not cite:
+        raise CiteError("未给出句子编号")
+    bad = [n for n in cite if not 1 <= n <= len(sentences)]
+    if bad:
+        raise CiteError(f"引用了不存在的句子编号 {bad[0]}（本段原文只有第 1–{len(sentences)} 句）")
+    ordered = sorted(set(cite))
+    if ordered != list(range(ordered[0], ordered[-1] + 1)):
+        raise CiteError(f"句子编号 {cite} 不连续：只能引用一句或连续几句")
+    return sentences[ordered[0] - 1][0], sentences[ordered[-1] - 1][1]
+
+
+def _ref_problems(extraction: ExtractionRef) -> list[str]:
+    """The reask lines for an answer with evidence by reference (cites, then grounding)."""
+    target, sentences = _GROUNDING.get(), _SENTENCES.get()
+    if target is None or sentences is None:
+        return []
+    source, _ = target
+    problems = []
+    for section in SECTIONS:
+        for index, item in enumerate(getattr(extraction, section)):
+            try:
+                s, e = resolve_cite(item.cite, sentences)
+            except CiteError as exc:
+                problems.append(f"{section}[{index}] {exc}。cite 只能填原文中 [n] 的编号。")
+                continue
+            check = check_item(source, item.text, source.text[s:e], near=s)
+            if not check.ok:
+                body = "；".join(check.reasons) if check.reasons else "未通过核验"
+                problems.append(
+                    f"{section}[{index}] 未通过核验：{body}。text 中的数字必须原样出现在所引句子中"
+                    "（不要换算、求和、平均或填补xx）；如引错了句子，改正 cite。"
+                )
+    return problems
+
+
+class GroundedExtractionRef(ExtractionRef, ResponseSchema):
+    __doc__ = ExtractionRef.__doc__
+    model_config = ConfigDict(title="Extraction")
+
+    @model_validator(mode="after")
+    def _grounded(self) -> Self:
+        """Reject the answer when a citation does not exist or an item fails grounding."""
+        problems = _ref_problems(self)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
 @functools.cache
 def schema_hash() -> str:
     """sha256 of the JSON schema the model is asked to fill (Extraction's)."""
@@ -115,6 +176,7 @@ class LLMSettings:
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     mode: str = "tools"
+    evidence: str = "quote"
     concurrency: int = 4
     max_reasks: int = 2
     timeout: float = 120.0
@@ -127,6 +189,8 @@ class LLMSettings:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}: choose tools, json or md_json")
+        if self.evidence not in EVIDENCE_MODES:
+            raise ValueError(f"unknown evidence mode {self.evidence!r}: choose quote or ref")
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if self.max_reasks < 0 or self.max_retries < 0:
@@ -193,14 +257,18 @@ def cache_key(settings: LLMSettings, chunk_text: str, *, heading: str | None = N
         str(settings.max_reasks),
         heading,  # the user message names the chunk's heading
     ]
+    if settings.evidence != "quote":
+        # Appended, so that quote-mode keys (and the answers cached under them) stay valid.
+        parts.append(f"evidence={settings.evidence}")
     return _sha256(json.dumps(parts))
 
 
 @dataclass
 class _ChunkResult:
-    items: list[dict[str, str]] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    usage: tuple[int, int, int] = (0, 0, 0)
+    usage: tuple[int, int, int, int] = (0, 0, 0, 0)
     calls: int = 0
     cache_hit: bool = False
 
@@ -319,21 +387,46 @@ def _transport_error(exc: BaseException) -> BaseException | None:
     return None
 
 
-def _usage_tuple(usage: Any) -> tuple[int, int, int]:
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens")
+
+
+def _usage_tuple(usage: Any) -> tuple[int, int, int, int]:
+    """(prompt, completion, total, cached) tokens; cached from
+    `usage.prompt_tokens_details.cached_tokens` where the server reports it, else 0."""
     if usage is None:
-        return (0, 0, 0)
+        return (0, 0, 0, 0)
     p = int(getattr(usage, "prompt_tokens", 0) or 0)
     c = int(getattr(usage, "completion_tokens", 0) or 0)
     t = int(getattr(usage, "total_tokens", 0) or 0) or p + c
-    return (p, c, t)
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = details.get("cached_tokens") if isinstance(details, dict) else getattr(
+        details, "cached_tokens", 0)
+    return (p, c, t, int(cached or 0))
 
 
-def _items(extraction: Extraction) -> list[dict[str, str]]:
-    return [
-        {"section": section, "text": item.text, "evidence": item.evidence}
-        for section in SECTIONS
-        for item in getattr(extraction, section)
-    ]
+def _items(
+    extraction: Extraction | ExtractionRef,
+    text: str,
+    sentences: Sequence[tuple[int, int]] | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(items, rejected) of an answer. With evidence by reference, each item's quote and
+    start are filled in from the document; an item citing nothing that exists is rejected."""
+    items: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    for section in SECTIONS:
+        for item in getattr(extraction, section):
+            if isinstance(extraction, Extraction):
+                items.append({"section": section, "text": item.text, "evidence": item.evidence})
+                continue
+            try:
+                s, e = resolve_cite(item.cite, sentences or ())
+            except CiteError as exc:
+                rejected.append({"section": section, "text": item.text,
+                                 "reasons": [f"cite {item.cite}: {exc}"]})
+                continue
+            items.append({"section": section, "text": item.text, "evidence": text[s:e],
+                          "start": s})
+    return items, rejected
 
 
 _PRELOADED: set[str] = set()
@@ -351,6 +444,7 @@ def preload(mode: str = "tools") -> None:
                                   http_client=openai.DefaultAioHttpClient())
         instructor.from_openai(http, mode=MODES[mode])
         prepare_response_model(GroundedExtraction)
+        prepare_response_model(GroundedExtractionRef)
         await http.close()
 
     asyncio.run(build())
@@ -379,7 +473,7 @@ class OpenAIBackend:
         self.cache = cache
         self.recorder = recorder
         self._semaphore = semaphore
-        self._system = settings.prompt.render_system()
+        self._system = settings.prompt.render_system(evidence=settings.evidence)
         self._secret = settings.api_key or os.environ.get("OPENAI_API_KEY") or None
         _guard_logs(self._secret)
         # HTTP clients and semaphores belong to one event loop, and a backend may serve
@@ -408,22 +502,27 @@ class OpenAIBackend:
                 if session.http is not None:
                     await session.http.close()
         out = BackendResult()
-        p = c = t = calls = hits = 0
+        p = c = t = cached = calls = hits = 0
         for chunk, res in zip(chunks, results, strict=True):
             out.candidates.extend(
                 Candidate(
                     section=i["section"], text=i["text"], evidence=i["evidence"],
-                    chunk_index=chunk.index, hint=chunk.start,
+                    chunk_index=chunk.index, hint=i.get("start", chunk.start),
                 )
                 for i in res.items
+            )
+            out.rejected.extend(
+                RejectedItem(section=r["section"], text=r["text"], reasons=r["reasons"])
+                for r in res.rejected
             )
             out.warnings.extend(f"chunk {chunk.index}: {w}" for w in res.warnings)
             out.failed_chunks += int(not res.items and bool(res.warnings))
             p, c, t = p + res.usage[0], c + res.usage[1], t + res.usage[2]
+            cached += res.usage[3]
             calls += res.calls
             hits += int(res.cache_hit)
         out.usage = Usage(prompt_tokens=p, completion_tokens=c, total_tokens=t, calls=calls,
-                          cache_hits=hits)
+                          cache_hits=hits, cached_tokens=cached)
         # every chunk returns its items: the same salience cap as the rules backend chooses
         out.candidates = rank_candidates(text, out.candidates, all_items=self.settings.all_items)
         return out
@@ -478,13 +577,14 @@ class OpenAIBackend:
         content = message.content or ""
         return extract_json_from_codeblock(content) if self.settings.mode == "md_json" else content
 
-    def _salvage(self, failed: Sequence[Any]) -> Extraction | None:
+    def _salvage(self, failed: Sequence[Any]) -> Extraction | ExtractionRef | None:
         """The most recent failed answer that parses as an Extraction (no grounding)."""
+        model = ExtractionRef if self.settings.evidence == "ref" else Extraction
         for attempt in reversed(failed):
             if attempt.completion is None:
                 continue
             try:
-                return Extraction.model_validate_json(self._answer_text(attempt.completion))
+                return model.model_validate_json(self._answer_text(attempt.completion))
             except (ValidationError, ValueError, AttributeError, IndexError):
                 continue
         return None
@@ -497,6 +597,7 @@ class OpenAIBackend:
             hit = self.cache.get(key)
             if hit is not None:
                 return _ChunkResult(items=list(hit.get("items", [])),
+                                    rejected=list(hit.get("rejected", [])),
                                     warnings=list(hit.get("warnings", [])), cache_hit=True)
         seconds: list[float] = []
         token = _MODEL_SECONDS.set(seconds)
@@ -509,15 +610,15 @@ class OpenAIBackend:
         latency = sum(seconds)
         # Only answers worth replaying are cached: never a failure, even a partly recovered one.
         if answer is not None and not res.warnings and self.cache is not None:
-            self.cache.put(key, {"items": res.items, "warnings": res.warnings})
+            self.cache.put(key, {"items": res.items, "rejected": res.rejected,
+                                 "warnings": res.warnings})
         if self.recorder is not None:
             self.recorder.record(CallRecord(
                 chunk_index=chunk.index,
                 chunk_sha256=_sha256(chunk.text),
                 request_hash=key,
                 response=answer,
-                usage=dict(zip(("prompt_tokens", "completion_tokens", "total_tokens"), res.usage,
-                               strict=True)),
+                usage=dict(zip(_USAGE_KEYS, res.usage, strict=True)),
                 latency_s=round(latency, 4),
                 attempts=res.calls,
                 reasks=max(res.calls - 1, 0),
@@ -537,16 +638,26 @@ class OpenAIBackend:
         # No instructor `context`: without one instructor sends the messages as they are (with
         # one it would render them as Jinja templates), so `{{` in a report reaches the model
         # verbatim. The validator finds the document in `_GROUNDING`.
+        # The system message (and the tool schema) is the same on every call, and the chunk
+        # comes last: servers that cache prompt prefixes bill the fixed part once.
+        sentences: list[tuple[int, int]] | None = None
+        numbered: list[str] | None = None
+        if self.settings.evidence == "ref":
+            sentences = [(chunk.start + s, chunk.start + e) for s, e in clause_spans(chunk.text)]
+            numbered = [" ".join(grounding.text[s:e].split()) for s, e in sentences]
+        user = self.prompt.render_user(chunk.text, heading=chunk.heading, sentences=numbered)
         messages = [
             {"role": "system", "content": self._system},
-            {"role": "user", "content": self.prompt.render_user(chunk.text, heading=chunk.heading)},
+            {"role": "user", "content": user},
         ]
         token = _GROUNDING.set((grounding, chunk.start))
+        sentences_token = _SENTENCES.set(sentences)
         try:
             extraction, completion = await client.create_with_completion(
                 model=self.settings.model,
                 messages=messages,
-                response_model=GroundedExtraction,
+                response_model=GroundedExtractionRef if sentences is not None
+                else GroundedExtraction,
                 max_retries=retrying,
                 temperature=self.settings.temperature,
             )
@@ -574,12 +685,15 @@ class OpenAIBackend:
                 res.warnings.append(error)
             if salvaged is None:
                 return res, None, error
-            res.items = _items(salvaged)
+            res.items, res.rejected = _items(salvaged, grounding.text, sentences)
             return res, salvaged.model_dump(), error or "grounding failed after reasks"
         finally:
             _GROUNDING.reset(token)
+            _SENTENCES.reset(sentences_token)
+        items, rejected = _items(extraction, grounding.text, sentences)
         res = _ChunkResult(
-            items=_items(extraction),
+            items=items,
+            rejected=rejected,
             usage=_usage_tuple(completion.usage),
             calls=retrying.statistics.get("attempt_number", 1),
         )
@@ -592,6 +706,7 @@ __all__ = [
     "CallRecorder",
     "DictCache",
     "GroundedExtraction",
+    "GroundedExtractionRef",
     "HttpClientFactory",
     "LLMSettings",
     "OpenAIBackend",

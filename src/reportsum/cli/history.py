@@ -51,7 +51,7 @@ def human_size(n: float) -> str:
 
 
 _RUN_COLUMNS = ("id", "time", "backend", "model", "prompt", "docs", "items", "rejected", "tokens",
-                "calls", "cache_hits", "cost", "outcome")
+                "cached_tokens", "calls", "cache_hits", "cost", "outcome")
 
 
 @app.command()
@@ -62,7 +62,7 @@ def runs(
                                           "path and size, and the runs.")] = False,
 ) -> None:
     """List runs, newest first: id, time, backend, model, prompt, documents, items, rejected,
-    tokens, calls, cache hits, estimated cost and outcome (tab-separated), then the store's
+    tokens, cached prompt tokens, calls, cache hits, estimated cost and outcome (tab-separated), then the store's
     size on stderr.
 
     **Example:** reportsum runs -n 5
@@ -80,7 +80,8 @@ def runs(
         table.append((
             r.id, _fmt_time(r.created), r.backend, r.model or "-",
             f"{r.prompt_name}@{r.prompt_version}" if r.prompt_name else "-", r.documents, r.items,
-            r.rejected, r.usage.get("total_tokens", 0), r.usage.get("calls", 0),
+            r.rejected, r.usage.get("total_tokens", 0), r.usage.get("cached_tokens", 0),
+            r.usage.get("calls", 0),
             r.usage.get("cache_hits", 0), "-" if cost is None else f"{cost:.4f}", r.outcome,
         ))
     if as_json:
@@ -90,7 +91,7 @@ def runs(
             "cache_entries": stats.cache_entries,
             "runs": [
                 {**dict(zip(_RUN_COLUMNS, row, strict=True)), "time": r.created,
-                 "cost": None if row[11] == "-" else float(row[11]),
+                 "cost": None if row[12] == "-" else float(row[12]),
                  "model": r.model, "prompt": row[4] if r.prompt_name else None}
                 for r, row in zip(rows, table, strict=True)
             ],

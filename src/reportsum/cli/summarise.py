@@ -73,6 +73,10 @@ def summarise(
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
     mode: ModeOpt = Mode.tools,
+    evidence: Annotated[
+        str, typer.Option("--evidence", help="How the model gives evidence: quote (copies it) or "
+                          "ref (cites numbered sentences; reportsum fills in the quote).")
+    ] = "quote",
     concurrency: ConcurrencyOpt = 4,
     chunk_chars: Annotated[
         int, typer.Option("--chunk-chars", help="Character budget of one chunk sent to the model.")
@@ -141,7 +145,7 @@ def summarise(
     # the backend), inputs, output names, the store.
     settings = settings_or_exit(Settings(
         backend=value(backend), model=model, base_url=base_url, api_key=api_key,
-        mode=value(mode) or "tools", concurrency=concurrency, chunk_chars=chunk_chars,
+        mode=value(mode) or "tools", evidence=evidence, concurrency=concurrency, chunk_chars=chunk_chars,
         prompt=prompt, max_reasks=max_reasks, max_retries=retries, timeout=timeout,
         all_items=all_items,
     ))

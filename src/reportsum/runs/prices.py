@@ -1,7 +1,9 @@
 """Estimated cost of a run from an optional price table.
 
 `prices.json` beside the store (or `$REPORTSUM_PRICES`), mapping a model name to prices per
-million tokens: `{"gpt-4o-mini": {"prompt": 0.15, "completion": 0.6}}`. No table, no estimate.
+million tokens: `{"gpt-4o-mini": {"prompt": 0.15, "cached_prompt": 0.075, "completion": 0.6}}`.
+`cached_prompt` (optional) is the price of prompt tokens the server read from its prompt cache
+(`usage.cached_tokens`); without it they cost what other prompt tokens do. No table, no estimate.
 """
 
 from __future__ import annotations
@@ -26,5 +28,8 @@ def estimate_cost(model: str | None, usage: dict[str, Any], prices: dict[str, di
     if not model or model not in prices:
         return None
     p = prices[model]
-    return (usage.get("prompt_tokens", 0) * float(p.get("prompt", 0))
+    prompt = float(p.get("prompt", 0))
+    cached = min(int(usage.get("cached_tokens", 0) or 0), int(usage.get("prompt_tokens", 0) or 0))
+    return ((usage.get("prompt_tokens", 0) - cached) * prompt
+            + cached * float(p.get("cached_prompt", prompt))
             + usage.get("completion_tokens", 0) * float(p.get("completion", 0))) / 1_000_000

@@ -53,8 +53,9 @@ def settings_fingerprint(settings: Settings) -> Fingerprint:
         prompt_hash = load_prompt(settings.prompt).sha256
     except PromptError as exc:
         raise ConfigError(str(exc)) from exc
+    mode = settings.mode if settings.evidence == "quote" else f"{settings.mode}/{settings.evidence}"
     return Fingerprint(
-        settings.backend, settings.model, prompt_hash, settings.chunk_chars, settings.mode, settings.all_items
+        settings.backend, settings.model, prompt_hash, settings.chunk_chars, mode, settings.all_items
     )
 
 

@@ -49,6 +49,7 @@ def _add_usage(total: Usage, part: Usage) -> Usage:
         total_tokens=total.total_tokens + part.total_tokens,
         calls=total.calls + part.calls,
         cache_hits=total.cache_hits + part.cache_hits,
+        cached_tokens=total.cached_tokens + part.cached_tokens,
     )
 
 
@@ -58,6 +59,7 @@ def _settings_record(settings: Settings) -> dict[str, object]:
         "model": settings.model,
         "base_url": settings.base_url,
         "mode": settings.mode,
+        "evidence": settings.evidence,
         "concurrency": settings.concurrency,
         "chunk_chars": settings.chunk_chars,
         "prompt": settings.prompt,
