@@ -347,7 +347,8 @@ def test_recorder_gets_one_record_per_chunk(fake_openai: FakeOpenAI) -> None:
     records = sorted(recorder.calls, key=lambda r: r.chunk_index)
     assert [r.chunk_index for r in records] == [0, 1]
     assert [(r.attempts, r.reasks, r.error) for r in records] == [(1, 0, None)] * 2
-    assert records[0].usage == {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+    assert records[0].usage == {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120,
+                                "cached_tokens": 0}
     assert records[0].response == faithful_answer(PIECES[0])
     assert records[0].request_hash == cache_key(settings(fake_openai), PIECES[0])
 
