@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import socket
 import threading
@@ -167,6 +168,38 @@ def request_mode(request: dict[str, Any]) -> str:
 
 
 @dataclass
+class RateLimit:
+    """A provider's limits, enforced as token buckets: requests and tokens per minute.
+
+    Each bucket holds `burst_s` seconds of its rate and refills continuously. A request is
+    charged one request and its prompt tokens (one per character, as the simulated usage
+    counts them) when it arrives, its answer's tokens when answered; a request finding
+    either bucket short gets a 429 with Retry-After / retry-after-ms. With `announce`, every
+    answer carries OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` headers.
+    """
+
+    rpm: float = 600.0
+    tpm: float = 1e12
+    burst_s: float = 1.0
+    announce: bool = True
+
+
+@dataclass
+class _Bucket:
+    rate: float  # per second
+    capacity: float
+    level: float
+    at: float
+
+    def refill(self, now: float) -> None:
+        self.level = min(self.capacity, self.level + (now - self.at) * self.rate)
+        self.at = now
+
+    def wait_for(self, amount: float) -> float:
+        return max(0.0, (min(amount, self.capacity) - self.level) / self.rate)
+
+
+@dataclass
 class Recorded:
     """One request the server received."""
 
@@ -174,6 +207,7 @@ class Recorded:
     headers: dict[str, str]  # names lower-cased
     json: dict[str, Any]
     call_number: int
+    arrived: float = 0.0  # time.monotonic() at arrival
 
 
 Handler = Callable[[dict[str, Any], int], Reply]
@@ -194,6 +228,10 @@ class FakeOpenAI:
     answer_chars: list[int] = field(default_factory=list)  # characters the "model" wrote, per answer
     answer_items: list[int] = field(default_factory=list)  # items in each answer (0: not JSON)
     _prompts: list[str] = field(default_factory=list)
+    rate_limit: RateLimit | None = None
+    throttled: int = 0  # 429s sent by the rate limit
+    admitted_at: list[float] = field(default_factory=list)  # arrival times of admitted requests
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _queue: deque[Reply] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _in_flight: int = 0
@@ -293,12 +331,17 @@ class FakeOpenAI:
             request = {}
         with self._lock:
             number = len(self.requests) + 1
-            self.requests.append(Recorded(h.path, {k.lower(): v for k, v in h.headers.items()}, request, number))
+            self.requests.append(Recorded(h.path, {k.lower(): v for k, v in h.headers.items()}, request, number,
+                                          arrived))
             self._in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
         try:
             if h.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
                 self._send(h, 404, b'{"error": {"message": "not found"}}')
+                return
+            limited = self._admit(request)
+            if limited is not None:
+                self._send(h, 429, limited[0], limited[1])
                 return
             reply = self._next_reply(request, number)
             body = b""
@@ -314,7 +357,7 @@ class FakeOpenAI:
             if reply.kind == "status":
                 self._send(h, reply.status, reply.body or b"", reply.headers)
                 return
-            self._send(h, 200, body)
+            self._send(h, 200, body, self._limit_headers())
             with self._lock:
                 self.answer_seconds += time.monotonic() - arrived
         except (BrokenPipeError, ConnectionResetError, OSError):
@@ -336,6 +379,51 @@ class FakeOpenAI:
         h.wfile.write(body)
         h.wfile.flush()
 
+    def _admit(self, request: dict[str, Any]) -> tuple[bytes, tuple[tuple[str, str], ...]] | None:
+        """Charge the rate limit for `request`; the 429 to send when it is over."""
+        limit = self.rate_limit
+        if limit is None:
+            return None
+        cost = float(len(prompt_text(request)))
+        with self._lock:
+            now = time.monotonic()
+            if not self._buckets:
+                for name, per_min in (("requests", limit.rpm), ("tokens", limit.tpm)):
+                    cap = per_min / 60 * limit.burst_s
+                    self._buckets[name] = _Bucket(per_min / 60, cap, cap, now)
+            req, tok = self._buckets["requests"], self._buckets["tokens"]
+            req.refill(now)
+            tok.refill(now)
+            wait = max(req.wait_for(1.0), tok.wait_for(cost))
+            if wait > 0:
+                self.throttled += 1
+                headers = (("retry-after", str(math.ceil(wait))),
+                           ("retry-after-ms", str(math.ceil(wait * 1000))), *self._limit_headers_locked())
+                body = json.dumps({"error": {"message": "Rate limit reached", "type": "requests",
+                                             "code": "rate_limit_exceeded"}}).encode()
+                return body, headers
+            req.level -= 1.0
+            tok.level -= cost
+            self.admitted_at.append(now)
+        return None
+
+    def _limit_headers(self) -> tuple[tuple[str, str], ...]:
+        with self._lock:
+            return self._limit_headers_locked()
+
+    def _limit_headers_locked(self) -> tuple[tuple[str, str], ...]:
+        limit = self.rate_limit
+        if limit is None or not limit.announce or not self._buckets:
+            return ()
+        out: list[tuple[str, str]] = []
+        for name, per_min in (("requests", limit.rpm), ("tokens", limit.tpm)):
+            b = self._buckets[name]
+            b.refill(time.monotonic())
+            out += [(f"x-ratelimit-limit-{name}", f"{per_min:g}"),
+                    (f"x-ratelimit-remaining-{name}", str(max(int(b.level), 0))),
+                    (f"x-ratelimit-reset-{name}", f"{(b.capacity - b.level) / b.rate:.3f}s")]
+        return tuple(out)
+
     def _completion(self, request: dict[str, Any], reply: Reply) -> dict[str, Any]:
         out = completion(request, reply, len(self.requests))
         message = out["choices"][0]["message"]
@@ -343,18 +431,23 @@ class FakeOpenAI:
         written = calls[0]["function"]["arguments"] if calls else message.get("content") or ""
         with self._lock:
             self.answer_chars.append(len(written))
+            if self.rate_limit is not None and self._buckets:
+                self._buckets["tokens"].level -= len(written)
             try:
                 data = json.loads(extract_json(written))
                 self.answer_items.append(sum(len(v) for v in data.values() if isinstance(v, list)))
             except (ValueError, AttributeError):
                 self.answer_items.append(0)
+            if self.simulate_cache or self.rate_limit is not None:
+                # Usage as the rate limit counts it: a token per character.
+                out["usage"]["prompt_tokens"] = len(prompt_text(request))
+                out["usage"]["completion_tokens"] = len(written)
+                out["usage"]["total_tokens"] = len(prompt_text(request)) + len(written)
             if self.simulate_cache:
                 prompt = prompt_text(request)
                 shared = max((_common_prefix(prompt, p) for p in self._prompts), default=0)
                 self._prompts.append(prompt)
                 cached = shared // 128 * 128 if shared >= 1024 else 0
-                out["usage"]["prompt_tokens"] = len(prompt)
-                out["usage"]["total_tokens"] = len(prompt) + out["usage"]["completion_tokens"]
                 out["usage"]["prompt_tokens_details"] = {"cached_tokens": cached}
         return out
 
@@ -481,7 +574,7 @@ async def _serve_faithful(delay: float) -> None:
 
 
 __all__ = [
-    "FakeOpenAI", "Recorded", "Reply", "completion", "faithful_answer", "numbered_sentences", "prompt_text", "request_mode",
+    "FakeOpenAI", "RateLimit", "Recorded", "Reply", "completion", "faithful_answer", "numbered_sentences", "prompt_text", "request_mode",
     "source_text",
 ]
 

@@ -42,6 +42,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from reportsum.backends.base import BackendResult, Candidate
 from reportsum.backends.prompts import Prompt
+from reportsum.backends.ratelimit import AdaptiveLimiter
 from reportsum.backends.rules import rank_candidates
 from reportsum.grounding.ground import check_item, reask_message
 from reportsum.models import SECTIONS, Extraction, ExtractionRef, RejectedItem, Usage
@@ -289,16 +290,24 @@ class _GatedHttpClient(openai.DefaultAioHttpClient):  # type: ignore[misc, valid
     interface (same errors, same retries) costs about 2 ms less CPU per call than httpx2.
     """
 
-    def __init__(self, gate: asyncio.Semaphore, **kwargs: Any) -> None:
+    def __init__(self, gate: asyncio.Semaphore, limiter: AdaptiveLimiter, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._gate = gate
+        self._limiter = limiter
 
     async def send(self, request: Any, **kwargs: Any) -> Any:
         async with self._gate:
+            # Within the pool's bound, the rate limiter decides when a request may leave
+            # (pacing to announced limits, fewer in flight and a pause after a 429).
+            admitted = await self._limiter.acquire()
             started = time.perf_counter()
+            status: int | None = None
+            headers: Any = None
             try:
                 response = await super().send(request, **kwargs)
+                status, headers = response.status_code, response.headers
             finally:
+                self._limiter.release(admitted, status, headers)
                 seconds = _MODEL_SECONDS.get()
                 if seconds is not None:
                     seconds.append(time.perf_counter() - started)
@@ -320,6 +329,7 @@ class _Session:
     """What one event loop's extract calls share: the call pool and the HTTP client."""
 
     gate: asyncio.Semaphore
+    limiter: AdaptiveLimiter
     users: int = 0
     http: openai.AsyncOpenAI | None = None
     client: Any = None
@@ -490,7 +500,8 @@ class OpenAIBackend:
         session = self._sessions.get(loop)
         if session is None:
             session = self._sessions[loop] = _Session(
-                self._semaphore or asyncio.Semaphore(self.settings.concurrency)
+                self._semaphore or asyncio.Semaphore(self.settings.concurrency),
+                AdaptiveLimiter(self.settings.concurrency),
             )
         session.users += 1
         try:
@@ -538,8 +549,9 @@ class OpenAIBackend:
             s = self.settings
             session.http = openai.AsyncOpenAI(
                 base_url=s.base_url,
+                # A batch engine's transport replaces the HTTP exchange (and its rate limits).
                 http_client=(self._http_client(session.gate) if self._http_client is not None
-                             else _GatedHttpClient(session.gate)),
+                             else _GatedHttpClient(session.gate, session.limiter)),
                 # Local servers take any key; the SDK refuses to start without one.
                 api_key=self._secret or "no-key",
                 max_retries=s.max_retries,
@@ -608,6 +620,8 @@ class OpenAIBackend:
             CURRENT_CHUNK.reset(current)
             _MODEL_SECONDS.reset(token)
         latency = sum(seconds)
+        if res.calls and res.usage[2]:
+            session.limiter.observe_tokens(res.usage[2] / res.calls)
         # Only answers worth replaying are cached: never a failure, even a partly recovered one.
         if answer is not None and not res.warnings and self.cache is not None:
             self.cache.put(key, {"items": res.items, "rejected": res.rejected,
