@@ -13,7 +13,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_batch  # noqa: E402
+import bench_cost  # noqa: E402
 import bench_grounding  # noqa: E402
+import bench_ratelimit  # noqa: E402
 
 
 def loop_seconds() -> float:
@@ -50,10 +52,32 @@ def main() -> None:
                  f"< {b['memory_target_mb']:.0f} MB"))
     after = loop_seconds()
     rows.append(("machine: 10 M Python additions", f"{before:.2f}/{after:.2f} s", "(before/after; lower is faster)"))
+    cost = bench_cost.run()
+    gold_quote, gold_ref = bench_cost.gold_shaped()
+    limits = bench_ratelimit.run()
+    for r in cost:
+        if r["input"] == "seed 004":
+            rows.append(("seed 004 (5 reports): calls", f"{r['calls']}", "<= 8"))
+        if r["input"].startswith("examples/"):
+            rows.append(("demo report: calls", f"{r['calls']}", "1"))
+    rows.append(("amplification, worst input", f"{max(r['amplification'] for r in cost):.2f}x", "<= 2.0x"))
+    ratios = [r["out_ref"] / r["out_quote"] for r in cost]
+    rows.append(("output chars/item ref/quote, test server", f"{max(ratios):.2f}",
+                 "<= 0.6 (worst input; text == quote here)"))
+    rows.append(("output chars/item ref/quote, gold items", f"{gold_ref / gold_quote:.2f}", "<= 0.6"))
+    for name, r in limits.items():
+        rows.append((f"rate limit, {name}: share", f"{r['share']:.2f}", ">= 0.9"))
+        rows.append((f"rate limit, {name}: 429s/100", f"{r['per100']:.1f}", "<= 5"))
     width = max(len(r[0]) for r in rows)
     print(f"{'figure':<{width}}  {'measured':>14}  target")
     for name, value, target in rows:
         print(f"{name:<{width}}  {value:>14}  {target}")
+    print()
+    print("Cost per report (default settings; test server; chars sent = every message and the schema):")
+    print(bench_cost.table(cost))
+    print()
+    print("A batch under a provider's rate limits (bench/bench_ratelimit.py):")
+    print(bench_ratelimit.table(limits))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,13 @@ only; instructor retries validation failures only. When reasks run out, the last
 parsed without the validator and every item goes back as a candidate: the pipeline grounds
 each one, so one bad item never costs the chunk its good ones. A chunk that still fails is
 a warning, never an exception: the other chunks' items are kept.
+
+Evidence comes one of two ways (`LLMSettings.evidence`): `quote`, the model copies it; or
+`ref`, the chunk is sent as numbered clauses and the model cites their numbers, which are
+resolved to the exact quote and span here (a citation that does not exist is a reask, then
+a rejected item). The system message and schema are the same on every call and the chunk
+comes last, so servers that cache prompt prefixes serve the fixed part from their cache.
+Every HTTP exchange passes the session's `AdaptiveLimiter` (see `ratelimit.py`).
 """
 
 from __future__ import annotations
