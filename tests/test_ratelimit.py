@@ -88,6 +88,10 @@ def test_announced_limits_set_the_pace() -> None:
             await asyncio.wait_for(lim.acquire(), timeout=0.05)
         clock.now += 3.1
         await lim.acquire()
+        # Worker processes sharing one key each pace to their share of the limits.
+        half = AdaptiveLimiter(8, share=0.5, clock=clock)
+        half.release(await half.acquire(), 200, {"x-ratelimit-limit-requests": "600"})
+        assert half.interval == pytest.approx(2 / (10 * half.TARGET))
 
     asyncio.run(main())
 

@@ -81,6 +81,9 @@ class Settings:
     max_retries: int = 4
     all_items: bool = False
     """Keep items the salience cap ranks out in their sections (rules backend) instead of `minor`."""
+    rate_share: float = 1.0
+    """The share of the provider's announced rate limits this process paces to (worker
+    processes split it as they split the concurrency)."""
 
 
 def resolve_backend(settings: Settings, env: dict[str, str] | None = None) -> Settings:
@@ -146,6 +149,7 @@ def make_backend(settings: Settings, **hooks: object) -> Backend:
         max_reasks=settings.max_reasks,
         timeout=settings.timeout,
         max_retries=settings.max_retries,
+        rate_share=settings.rate_share,
         prompt=prompt,
         all_items=settings.all_items,
     )

@@ -189,6 +189,7 @@ class LLMSettings:
     max_reasks: int = 2
     timeout: float = 120.0
     max_retries: int = 4
+    rate_share: float = 1.0  # of the provider's announced limits, for this process
     temperature: float = 0.0
     all_items: bool = False
     """Keep every item in its section; by default a long report's items past the salience cap
@@ -508,7 +509,7 @@ class OpenAIBackend:
         if session is None:
             session = self._sessions[loop] = _Session(
                 self._semaphore or asyncio.Semaphore(self.settings.concurrency),
-                AdaptiveLimiter(self.settings.concurrency),
+                AdaptiveLimiter(self.settings.concurrency, share=self.settings.rate_share),
             )
         session.users += 1
         try:

@@ -101,9 +101,15 @@ class AdaptiveLimiter:
     BACKOFF_MAX = 30.0
     RATE_WINDOW = 3.0  # seconds of successes that measure a silent provider's rate
 
-    def __init__(self, max_in_flight: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, max_in_flight: int, *, share: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """`share`: the part of the announced limits this limiter may use (processes that
+        share an API key split them)."""
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
+        if not 0 < share <= 1:
+            raise ValueError("share must be in (0, 1]")
+        self.share = share
         self.max_in_flight = max_in_flight
         self.limit = float(min(2, max_in_flight))
         self._slow_start = True
@@ -131,9 +137,9 @@ class AdaptiveLimiter:
         if self._learned_per_s and not self._requests_per_s and not self._tokens_per_s:
             gaps.append(1.0 / self._learned_per_s)
         if self._requests_per_s:
-            gaps.append(1.0 / (self._requests_per_s * self.TARGET))
+            gaps.append(1.0 / (self._requests_per_s * self.TARGET * self.share))
         if self._tokens_per_s and self._tokens_per_call:
-            gaps.append(self._tokens_per_call / (self._tokens_per_s * self.TARGET))
+            gaps.append(self._tokens_per_call / (self._tokens_per_s * self.TARGET * self.share))
         return max(gaps)
 
     def observe_tokens(self, tokens: float) -> None:

@@ -283,7 +283,10 @@ def run_in_workers(
         _widen(writer)
         proc = ctx.Process(
             target=_worker,
-            args=(wid, replace(settings, concurrency=share), str(store.path), use_cache,
+            # Each process paces to its share of the provider's rate limits too.
+            args=(wid, replace(settings, concurrency=share,
+                               rate_share=settings.rate_share * share / settings.concurrency),
+                  str(store.path), use_cache,
                   _files_in_flight(settings, share), names, tasks, writer, os.getpid(), run_id,
                   render),
             name=f"reportsum-worker-{wid}",
