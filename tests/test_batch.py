@@ -68,6 +68,9 @@ def test_plain_line_per_file_when_stderr_is_a_pipe(tmp_path):
 
 def test_killed_batch_resumes_skipping_done_files_and_pays_no_call_twice(tmp_path, fake_openai):
     files = make_reports(tmp_path / "in", 30)
+    for i, f in enumerate(files):
+        # Two reports' worth of text, so that each file is more than one 200-character chunk.
+        f.write_text(report_text(i) + report_text(i + 1000), encoding="utf-8")
     per_file = [_chunk_texts(f, 200) for f in files]
     chunk_texts = [t for texts in per_file for t in texts]
     assert len(set(chunk_texts)) == len(chunk_texts) > len(files)
