@@ -154,3 +154,19 @@ def test_retry_after_holds_back_every_request_not_just_the_refused_one(fake_open
     # Slow start lets two requests out; after the 429 nothing new leaves before Retry-After.
     later = [r.arrived - first.arrived for r in rest[1:]]
     assert all(t >= 0.4 for t in later), later
+
+
+def test_what_the_limiter_learnt_outlives_each_document(fake_openai: FakeOpenAI) -> None:
+    fake_openai.rate_limit = RateLimit(rpm=6000)
+    backend = OpenAIBackend(_settings(fake_openai))
+
+    async def two_documents() -> None:
+        for _ in range(2):
+            await backend.extract(PIECE, _batch(3), grounding=GroundingSource(PIECE))
+
+    asyncio.run(two_documents())
+    (limiter,) = backend._limiters.values()
+    # One limiter for the loop: the second document started with the pace and in-flight
+    # limit the first one had learnt, not from slow start with no limits known.
+    assert limiter.stats.requests == 6
+    assert limiter.interval == pytest.approx(1 / (100 * limiter.TARGET))

@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, Self
@@ -497,6 +498,10 @@ class OpenAIBackend:
         # HTTP clients and semaphores belong to one event loop, and a backend may serve
         # several (each `asyncio.run`): one session per loop, closed when its last extract ends.
         self._sessions: dict[asyncio.AbstractEventLoop, _Session] = {}
+        # What the rate limiter learnt (limits, pace, in-flight limit) outlives a session:
+        # documents of a batch come and go, the provider's limits stay.
+        self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AdaptiveLimiter] = (
+            weakref.WeakKeyDictionary())
 
     # ------------------------------------------------------------ public
 
@@ -509,7 +514,7 @@ class OpenAIBackend:
         if session is None:
             session = self._sessions[loop] = _Session(
                 self._semaphore or asyncio.Semaphore(self.settings.concurrency),
-                AdaptiveLimiter(self.settings.concurrency, share=self.settings.rate_share),
+                self._limiter(loop),
             )
         session.users += 1
         try:
@@ -545,6 +550,13 @@ class OpenAIBackend:
         # every chunk returns its items: the same salience cap as the rules backend chooses
         out.candidates = rank_candidates(text, out.candidates, all_items=self.settings.all_items)
         return out
+
+    def _limiter(self, loop: asyncio.AbstractEventLoop) -> AdaptiveLimiter:
+        limiter = self._limiters.get(loop)
+        if limiter is None:
+            limiter = self._limiters[loop] = AdaptiveLimiter(
+                self.settings.concurrency, share=self.settings.rate_share)
+        return limiter
 
     def preload(self) -> None:
         """See `preload`: what processes forked after this call inherit."""
