@@ -16,9 +16,10 @@ A provider limits requests per minute and tokens per minute, and says so in its 
   reset time of the exhausted limit, or else an exponential backoff; after that each
   success adds 1/limit back, about one per round trip, up to the configured concurrency.
 * **a learned rate**, for providers that announce nothing: at a 429 the rate of successful
-  requests over the last few seconds is what the provider allows, so requests are paced
-  a little under it, and the pace is raised slowly (about 1% per 10 successes) to find out
-  when the limit rises.
+  requests since the previous 429 (at most the last few seconds) is what the provider
+  allows, so requests are paced a little under it (and at least 10% under the pace just
+  refused); the pace is raised slowly (about 1% per 10 successes) to find out when the
+  limit rises.
 
 The SDK still does the retrying (it honours Retry-After too); the limiter decides when any
 request may leave, so retries and fresh requests alike wait out the pause instead of
@@ -191,9 +192,9 @@ class AdaptiveLimiter:
             if started >= self._last_cut:
                 self.limit = max(1.0, self.limit / 2)
                 self._slow_start = False
+                self._learn_rate(now)
                 self._last_cut = now
                 self.stats.cuts += 1
-                self._learn_rate(now)
             delay = retry_delay(headers)
             if delay is None:
                 delay = self._backoff
@@ -213,13 +214,21 @@ class AdaptiveLimiter:
         self._changed = asyncio.Event()
 
     def _learn_rate(self, now: float) -> None:
-        """At a 429: pace at a little under the success rate of the last few seconds."""
+        """At a 429: pace a little under the success rate since the previous 429 (at most
+        the last few seconds), and at least 10% under the pace that was just refused."""
         if self._first_start is None:
             return
-        window = min(self.RATE_WINDOW, now - self._first_start)
+        window = now - max(self._first_start, self._last_cut)
+        if window < 0.25:  # 429s in quick succession: measure over what there is
+            window = now - self._first_start
+        window = min(self.RATE_WINDOW, window)
         recent = sum(1 for t in self._successes if t >= now - window)
-        if window >= 0.25 and recent >= 2:
-            self._learned_per_s = 0.95 * recent / window
+        measured = 0.95 * recent / window if window > 0 and recent >= 2 else None
+        if self._learned_per_s is None:
+            self._learned_per_s = measured
+        else:
+            slower = 0.9 * self._learned_per_s
+            self._learned_per_s = slower if measured is None else min(slower, measured)
 
     def _learn(self, headers: Mapping[str, str]) -> None:
         # OpenAI, DeepSeek, vLLM-style gateways: limits per minute.
