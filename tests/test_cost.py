@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -218,11 +219,12 @@ def test_cli_evidence_ref_end_to_end_and_runs_show_cached_tokens(tmp_path, fake_
     q = FileSummary.model_validate_json(quote.stdout).documents[0]
     r = FileSummary.model_validate_json(ref.stdout).documents[0]
     assert r.achievements and not r.rejected
-    assert len(q.achievements) == len(r.achievements)
-    assert [i.text.rstrip("。") for i in q.achievements] == [i.text.rstrip("。") for i in r.achievements]
-    # The quotes reportsum filled in are the ones quote mode grounded.
-    assert [i.evidence.rstrip("。；;") for i in r.achievements] == [
-        i.evidence.rstrip("。；;") for i in q.achievements]
+    # The quotes reportsum filled in cover what quote mode grounded, in order (a clause
+    # number can split what the test server quotes as one sentence: "3. 3、如认为…").
+    def joined(items: list) -> str:
+        return "".join(re.sub(r"[\s。；;]", "", i.evidence) for i in items)
+
+    assert joined(r.achievements) == joined(q.achievements)
     assert all(i.span is not None for i in r.achievements)
     assert r.run.usage.cached_tokens == 0  # the first call with this prefix
     again = run_cli("summarise", *args, "--evidence", "ref", "--no-cache", home=tmp_path)
