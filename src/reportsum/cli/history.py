@@ -223,6 +223,7 @@ def regenerate(
             base_url=base_url or old.get("base_url"),
             api_key=api_key,
             mode=value(mode) or row.mode or "tools",
+            evidence=str(old.get("evidence") or "quote"),
             concurrency=int(old.get("concurrency") or 4),
             chunk_chars=int(old.get("chunk_chars") or 1800),
             prompt=prompt or str(old.get("prompt") or "default"),
