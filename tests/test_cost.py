@@ -234,6 +234,12 @@ def test_cli_evidence_ref_end_to_end_and_runs_show_cached_tokens(tmp_path, fake_
     header = listed[0].split("\t")
     newest = dict(zip(header, listed[1].split("\t"), strict=True))
     assert int(newest["cached_tokens"]) == r.run.usage.cached_tokens
+    # regenerate keeps the run's evidence mode.
+    calls = fake_openai.calls
+    regen = run_cli("regenerate", newest["id"], "--prompt", "strict", "--api-key", KEY, home=tmp_path)
+    assert regen.returncode == 0, regen.stderr
+    assert fake_openai.calls == calls + 1
+    assert numbered(fake_openai.requests[-1].json)
     bad = run_cli("summarise", *args, "--evidence", "paraphrase", home=tmp_path)
     assert bad.returncode != 0 and "evidence" in bad.stderr and "Traceback" not in bad.stderr
 
