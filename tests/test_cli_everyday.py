@@ -200,7 +200,7 @@ def test_help_reads_like_a_well_kept_cli():
     assert all(f"{name}:" in fmt for name in ("json", "jsonl", "md", "html"))
     assert "xlsx, csv, parquet" in fmt
     assert "json|jsonl|md|html" in run_cli("regenerate", "--help", env={"COLUMNS": "120"}).stdout
-    assert "[default: 1800]" in summ
+    assert "[default: 6000]" in summ and "quote|ref" in summ
     for cmd, tag in (("eval", "GOLD..."), ("diff", "RUN_A RUN_B")):
         assert tag in run_cli(cmd, "--help", env={"COLUMNS": "120"}).stdout
     concurrency = run_cli("eval", "--help", env={"COLUMNS": "120"}).stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -43,6 +44,11 @@ from reportsum.stages.ingest import IngestError, RawDocument, read_text_bytes, s
 STDIN = Path("-")
 
 
+class Evidence(StrEnum):
+    quote = "quote"
+    ref = "ref"
+
+
 def _is_tty(stream: object) -> bool:
     try:
         return bool(stream.isatty())  # type: ignore[attr-defined]
@@ -74,9 +80,9 @@ def summarise(
     api_key: ApiKeyOpt = None,
     mode: ModeOpt = Mode.tools,
     evidence: Annotated[
-        str, typer.Option("--evidence", help="How the model gives evidence: quote (copies it) or "
-                          "ref (cites numbered sentences; reportsum fills in the quote).")
-    ] = "quote",
+        Evidence, typer.Option("--evidence", help="How the model gives evidence: quote (copies it) or "
+                               "ref (cites numbered clauses; reportsum fills in the quote).")
+    ] = Evidence.quote,
     concurrency: ConcurrencyOpt = 4,
     chunk_chars: Annotated[
         int, typer.Option("--chunk-chars", help="Character budget of one chunk sent to the model.")
@@ -145,7 +151,7 @@ def summarise(
     # the backend), inputs, output names, the store.
     settings = settings_or_exit(Settings(
         backend=value(backend), model=model, base_url=base_url, api_key=api_key,
-        mode=value(mode) or "tools", evidence=evidence, concurrency=concurrency, chunk_chars=chunk_chars,
+        mode=value(mode) or "tools", evidence=value(evidence) or "quote", concurrency=concurrency, chunk_chars=chunk_chars,
         prompt=prompt, max_reasks=max_reasks, max_retries=retries, timeout=timeout,
         all_items=all_items,
     ))
