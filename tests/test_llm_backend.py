@@ -91,7 +91,7 @@ HALLUCINATED = {  # 10.96 for 10.69: the evidence is faithful, the text is not
 # ---------------------------------------------------------------- faithful answers
 
 
-@pytest.mark.parametrize("mode", ["tools", "json", "md_json"])
+@pytest.mark.parametrize("mode", ["tools", "json", "md_json", "json_schema"])
 def test_extracts_faithful_answer_in_each_mode(fake_openai: FakeOpenAI, mode: str) -> None:
     result = run(OpenAIBackend(settings(fake_openai, mode=mode)), *PIECES)
 
@@ -196,13 +196,16 @@ def test_never_parseable_answer_is_a_chunk_warning(fake_openai: FakeOpenAI) -> N
     assert triples(result) == expected(PIECES[0])
 
 
-def test_truncated_answer_is_a_chunk_warning(fake_openai: FakeOpenAI) -> None:
-    fake_openai.script(Reply.truncated(faithful_answer(PIECES[0])))
-    result = run(OpenAIBackend(settings(fake_openai, mode="json")), PIECES[0])
+def test_truncated_answer_without_a_complete_item_is_a_chunk_warning(fake_openai: FakeOpenAI) -> None:
+    # Cut inside the first item: nothing complete to keep.
+    text = json.dumps(faithful_answer(PIECES[0]), ensure_ascii=False)
+    fake_openai.script(Reply.raw_content(text[: text.index('"evidence"')], finish_reason="length"))
+    result = run(OpenAIBackend(settings(fake_openai, mode="json", max_tokens=64)), PIECES[0])
 
     assert result.candidates == []
-    assert result.warnings[0].startswith("chunk 0: truncated answer")
-    assert result.usage.calls == 1
+    assert result.warnings[0].startswith("chunk 0: answer cut at the output limit (max_tokens=64)")
+    assert result.failed_chunks == 1
+    assert result.usage.calls == 1 and result.usage.total_tokens == 120
 
 
 # ---------------------------------------------------------------- transport

@@ -19,11 +19,12 @@ from reportsum.cli.common import (
     fail_usage,
     finish,
     open_store,
+    run_guarded,
     settings_or_exit,
 )
 from reportsum.models import DocumentSummary, FileSummary
 from reportsum.outputs.render import FORMATS, render
-from reportsum.pipeline import ConfigError, FileOutcome, Settings
+from reportsum.pipeline import FileOutcome, Settings
 from reportsum.runs.outfolder import OutputFolder
 from reportsum.runs.runner import run_batch
 from reportsum.runs.store import StoreError
@@ -40,13 +41,15 @@ def runs(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs to list.")] = 20,
 ) -> None:
     """List runs, newest first: id, time, backend, model, prompt, documents, items, rejected,
-    tokens, calls, cache hits and estimated cost."""
+    tokens, calls, cache hits, estimated cost, outcome, then prompt, completion and cached
+    tokens. Calls and tokens are what the run paid: every model call, failed ones included."""
     from reportsum.runs.prices import estimate_cost, load_prices
 
     with open_store(store) as st:
         rows = st.runs(limit)
         prices = load_prices(st.path.parent)
-    typer.echo("id\ttime\tbackend\tmodel\tprompt\tdocs\titems\trejected\ttokens\tcalls\tcache_hits\tcost\toutcome")
+    typer.echo("id\ttime\tbackend\tmodel\tprompt\tdocs\titems\trejected\ttokens\tcalls\tcache_hits\tcost"
+               "\toutcome\tprompt_tokens\tcompletion_tokens\tcached_tokens")
     for r in rows:
         cost = estimate_cost(r.model, r.usage, prices)
         prompt = f"{r.prompt_name}@{r.prompt_version}" if r.prompt_name else "-"
@@ -54,6 +57,8 @@ def runs(
             r.id, _fmt_time(r.created), r.backend, r.model or "-", prompt, r.documents, r.items,
             r.rejected, r.usage.get("total_tokens", 0), r.usage.get("calls", 0),
             r.usage.get("cache_hits", 0), "-" if cost is None else f"{cost:.4f}", r.outcome,
+            r.usage.get("prompt_tokens", 0), r.usage.get("completion_tokens", 0),
+            r.usage.get("cached_tokens", 0),
         )))
 
 
@@ -89,7 +94,7 @@ def regenerate(
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model (default: the run's).")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint (default: the run's).")] = None,
     api_key: ApiKeyOpt = None,
-    mode: Annotated[str | None, typer.Option("--mode", help="tools, json or md_json (default: the run's).")] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="tools, json, md_json or json_schema (default: the run's).")] = None,
     backend: Annotated[str | None, typer.Option("--backend", help="openai or rules (default: the run's).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write outputs into this folder.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="json, jsonl or md (with --out).")] = "json",
@@ -116,6 +121,7 @@ def regenerate(
             prompt=prompt or str(old.get("prompt") or "default"),
             max_reasks=int(old.get("max_reasks") or 2),
             all_items=bool(old.get("all_items") or False),
+            max_tokens=int(old["max_tokens"]) if old.get("max_tokens") else None,
         ))
         raws = []
         for source, sha in st.run_sources(row.id):
@@ -137,11 +143,11 @@ def regenerate(
             if error is not None:
                 err(f"reportsum: failed: {error}")
 
-        try:
-            result = run_batch(st, settings, raws=raws, command="regenerate", use_cache=not no_cache,
-                               parent_run=row.id, on_done=done if folder is not None else None)
-        except ConfigError as exc:
-            raise fail_usage(str(exc)) from None
+        result = run_guarded(
+            lambda: run_batch(st, settings, raws=raws, command="regenerate", use_cache=not no_cache,
+                              parent_run=row.id, on_done=done if folder is not None else None),
+            resume=f"run `reportsum regenerate {row.id}` again (answers received come from the cache)",
+        )
     typer.echo(result.run_id)
     finish(result, folder.failures if folder is not None else [])
 

@@ -13,6 +13,7 @@ from reportsum.cli.common import (
     BackendOpt,
     BaseUrlOpt,
     ConcurrencyOpt,
+    MaxTokensOpt,
     ModelOpt,
     ModeOpt,
     NoCacheOpt,
@@ -23,6 +24,7 @@ from reportsum.cli.common import (
     fail_usage,
     finish,
     open_store,
+    run_guarded,
     settings_or_exit,
 )
 from reportsum.cli.progress import BatchProgress
@@ -73,6 +75,7 @@ def summarise(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for one model answer.")
     ] = 120.0,
+    max_tokens: MaxTokensOpt = None,
     workers: Annotated[
         int | None,
         typer.Option("--workers", "-w", help="Processes to spread the files over; --concurrency is "
@@ -111,7 +114,7 @@ def summarise(
     settings = settings_or_exit(Settings(
         backend=backend, model=model, base_url=base_url, api_key=api_key, mode=mode,
         concurrency=concurrency, chunk_chars=chunk_chars, prompt=prompt, max_reasks=max_reasks,
-        max_retries=retries, timeout=timeout, all_items=all_items,
+        max_retries=retries, timeout=timeout, all_items=all_items, max_tokens=max_tokens,
     ))
     try:
         inputs = iter_inputs(paths)
@@ -146,12 +149,18 @@ def summarise(
                     error = folder.write(outcome)
                 progress.file_done(outcome, error)
 
-            try:
-                result = run_batch(st, settings, paths=todo, use_cache=not no_cache, on_done=done,
-                                   on_chunks=progress.chunks, workers=workers,
-                                   render=None if table_out else lambda summary, text: render(summary, fmt, text))
-            except ConfigError as exc:
-                raise fail_usage(str(exc)) from None
+            resume = ("run the same command again: files already written to the output folder "
+                      "are skipped, answers already received come from the cache"
+                      if out is not None else
+                      "run the same command with --out FOLDER to keep finished files; answers "
+                      "already received come from the cache")
+            result = run_guarded(
+                lambda: run_batch(st, settings, paths=todo, use_cache=not no_cache, on_done=done,
+                                  on_chunks=progress.chunks, workers=workers,
+                                  render=None if table_out else lambda summary, text: render(summary, fmt, text)),
+                resume=resume,
+            )
+            store_folder = st.path.parent
     if out is not None and fmt == "html":
         error = folder.write_index(result.outcomes)
         if error is not None:
@@ -163,4 +172,4 @@ def summarise(
         except ExportError as exc:
             folder.failures.append(str(exc))
             err(f"reportsum: failed: {exc}")
-    finish(result, folder.failures, skipped)
+    finish(result, folder.failures, skipped, model=settings.model, store_folder=store_folder)
