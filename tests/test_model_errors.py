@@ -176,7 +176,9 @@ def test_context_overflow_of_the_halves_fails_the_chunk_without_more_calls(fake_
     result = _run(OpenAIBackend(_settings(fake_openai, max_retries=3)), LONG)
     assert fake_openai.calls == 3
     assert result.candidates == [] and result.failed_chunks == 1
-    assert all("Context size has been exceeded" in w for w in result.warnings), result.warnings
+    assert result.warnings[0] == "chunk 0: the model's context was exceeded; the chunk was split in half"
+    assert len(result.warnings) == 3
+    assert all("Context size has been exceeded" in w for w in result.warnings[1:]), result.warnings
 
 
 @pytest.mark.parametrize("status", [400, 404, 422])

@@ -735,9 +735,7 @@ class OpenAIBackend:
                     *(self._chunk(session, h, grounding, halved=True) for h in halves)
                 ):
                     out.add(part)
-                note = "the model's context was exceeded; the chunk was split in half"
-                if out.items or not out.warnings:
-                    out.warnings.insert(0, note)
+                out.warnings.insert(0, "the model's context was exceeded; the chunk was split in half")
                 return out
         return res
 
