@@ -41,24 +41,24 @@ def runs(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs to list.")] = 20,
 ) -> None:
     """List runs, newest first: id, time, backend, model, prompt, documents, items, rejected,
-    tokens, calls, cache hits, estimated cost, outcome, then prompt, completion and cached
-    tokens. Calls and tokens are what the run paid: every model call, failed ones included."""
+    tokens (total, prompt, completion, cached), calls, cache hits, estimated cost and outcome.
+    Calls and tokens are what the run paid: every model call, failed ones included."""
     from reportsum.runs.prices import estimate_cost, load_prices
 
     with open_store(store) as st:
         rows = st.runs(limit)
         prices = load_prices(st.path.parent)
-    typer.echo("id\ttime\tbackend\tmodel\tprompt\tdocs\titems\trejected\ttokens\tcalls\tcache_hits\tcost"
-               "\toutcome\tprompt_tokens\tcompletion_tokens\tcached_tokens")
+    typer.echo("id\ttime\tbackend\tmodel\tprompt\tdocs\titems\trejected\ttokens\tprompt_tokens"
+               "\tcompletion_tokens\tcached_tokens\tcalls\tcache_hits\tcost\toutcome")
     for r in rows:
         cost = estimate_cost(r.model, r.usage, prices)
         prompt = f"{r.prompt_name}@{r.prompt_version}" if r.prompt_name else "-"
         typer.echo("\t".join(str(x) for x in (
             r.id, _fmt_time(r.created), r.backend, r.model or "-", prompt, r.documents, r.items,
-            r.rejected, r.usage.get("total_tokens", 0), r.usage.get("calls", 0),
-            r.usage.get("cache_hits", 0), "-" if cost is None else f"{cost:.4f}", r.outcome,
-            r.usage.get("prompt_tokens", 0), r.usage.get("completion_tokens", 0),
-            r.usage.get("cached_tokens", 0),
+            r.rejected, r.usage.get("total_tokens", 0), r.usage.get("prompt_tokens", 0),
+            r.usage.get("completion_tokens", 0), r.usage.get("cached_tokens", 0),
+            r.usage.get("calls", 0), r.usage.get("cache_hits", 0),
+            "-" if cost is None else f"{cost:.4f}", r.outcome,
         )))
 
 
