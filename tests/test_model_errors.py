@@ -294,9 +294,9 @@ def test_cost_is_shown_from_the_price_table(tmp_path, fake_openai):
     [path] = _files(tmp_path, 1)
     proc = run_cli("summarise", path, *_args(fake_openai), home=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    # one call: 100 prompt + 20 completion tokens -> 0.1 + 0.04
-    assert "1 model calls, 0 cache hits, 120 tokens (100 prompt, 20 completion, 0 cached), cost 0.1400" in proc.stderr
-    assert _runs(tmp_path)[0]["cost"] == "0.1400"
+    # three chunks, one call each: 300 prompt + 60 completion tokens -> 0.3 + 0.12
+    assert "3 model calls, 0 cache hits, 360 tokens (300 prompt, 60 completion, 0 cached), cost 0.4200" in proc.stderr
+    assert _runs(tmp_path)[0]["cost"] == "0.4200"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
