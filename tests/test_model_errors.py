@@ -70,6 +70,15 @@ def _files(tmp_path: Path, n: int) -> list[str]:
     return paths
 
 
+def _chunks(text: str) -> int:
+    """How many chunks (so model calls, one each) the pipeline makes of `text`."""
+    from reportsum.stages.chunk import chunk
+    from reportsum.stages.clean import clean
+    from reportsum.stages.split import split
+
+    return sum(len(chunk(p.text.text, max_chars=1800)) for p in split(clean(text).text))
+
+
 def _runs(home: Path) -> list[dict[str, str]]:
     proc = run_cli("runs", home=home)
     assert proc.returncode == 0, proc.stderr
@@ -281,7 +290,7 @@ def test_a_failed_document_still_counts_what_it_paid_in_the_closing_line_and_run
     proc = run_cli("summarise", path, *_args(fake_openai), home=tmp_path)
     assert proc.returncode == 1
     n = fake_openai.calls
-    assert n == 3 * 3, "three chunks (one per heading), each asked 1 + 2 times"
+    assert n == 3 * _chunks(REPORT), "every chunk asked 1 + 2 times"
     assert f"{n} model calls, 0 cache hits, {120 * n} tokens ({100 * n} prompt, {20 * n} completion, 0 cached)" in proc.stderr
     run = _runs(tmp_path)[0]
     assert (run["calls"], run["tokens"], run["prompt_tokens"], run["completion_tokens"]) == (
@@ -294,9 +303,13 @@ def test_cost_is_shown_from_the_price_table(tmp_path, fake_openai):
     [path] = _files(tmp_path, 1)
     proc = run_cli("summarise", path, *_args(fake_openai), home=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    # three chunks, one call each: 300 prompt + 60 completion tokens -> 0.3 + 0.12
-    assert "3 model calls, 0 cache hits, 360 tokens (300 prompt, 60 completion, 0 cached), cost 0.4200" in proc.stderr
-    assert _runs(tmp_path)[0]["cost"] == "0.4200"
+    # one call per chunk, 100 prompt + 20 completion tokens each: 0.1 + 0.04 per call
+    n = _chunks(REPORT)
+    assert fake_openai.calls == n
+    cost = f"{n * 0.14:.4f}"
+    assert (f"{n} model calls, 0 cache hits, {120 * n} tokens ({100 * n} prompt, {20 * n} completion, "
+            f"0 cached), cost {cost}") in proc.stderr
+    assert _runs(tmp_path)[0]["cost"] == cost
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
