@@ -142,7 +142,7 @@ def submit_cmd(
         backend="openai", model=model, base_url=base_url, api_key=api_key, mode=value(mode) or "tools",
         concurrency=concurrency, chunk_chars=chunk_chars, prompt=prompt, max_reasks=max_reasks,
         max_retries=retries,
-    ))
+    ), require_endpoint=write_jsonl is None)
     if write_jsonl is None and not settings.base_url and not settings.api_key:
         raise fail_usage("no provider: give --base-url/--api-key (or OPENAI_BASE_URL/OPENAI_API_KEY), "
                          "or --write-jsonl FILE for an offline engine")
@@ -249,7 +249,7 @@ def collect_cmd(
             backend="openai", model=s.model, base_url=base_url or s.base_url, api_key=api_key,
             mode=s.mode, concurrency=s.concurrency, chunk_chars=s.chunk_chars, prompt=s.prompt,
             max_reasks=s.max_reasks, timeout=s.timeout, max_retries=s.max_retries,
-        ))
+        ), require_endpoint=job.route != "local")
         inputs = [Path(p) for p, _ in job.inputs]
         try:
             folder = OutputFolder(folder_path, fmt_s, inputs=inputs, roots=[Path(r) for r in job.roots],
