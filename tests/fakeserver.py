@@ -49,6 +49,7 @@ class Reply:
     delay: float = 0.0
     finish_reason: str = "stop"
     usage: tuple[int, int] = (100, 20)
+    cached: int = 0  # prompt tokens reported as served from the prompt cache
 
     @classmethod
     def answer(
@@ -159,11 +160,14 @@ def faithful_answer(text: str) -> dict[str, Any]:
 
 
 def request_mode(request: dict[str, Any]) -> str:
-    """Which instructor mode a request was made in: tools, json or md_json."""
+    """Which instructor mode a request was made in: tools, json, json_schema or md_json."""
     if request.get("tools"):
         return "tools"
-    if (request.get("response_format") or {}).get("type") == "json_object":
+    kind = (request.get("response_format") or {}).get("type")
+    if kind == "json_object":
         return "json"
+    if kind == "json_schema":
+        return "json_schema"
     return "md_json"
 
 
@@ -506,7 +510,9 @@ def completion(request: dict[str, Any], reply: Reply, number: int) -> dict[str, 
         "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason,
                      "logprobs": None}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
+                  "total_tokens": prompt_tokens + completion_tokens,
+                  **({"prompt_tokens_details": {"cached_tokens": reply.cached}}
+                     if reply.cached else {})},
     }
 
 

@@ -35,7 +35,7 @@ DOC = (
     "二、存在问题。科技服务机构只有12家，数量偏少。三、明年打算。力争高新技术企业总数突破250家。"
 )
 KEY = "sk-test-cost-4b1d"
-MODES = ["tools", "json", "md_json"]
+MODES = ["tools", "json", "md_json", "json_schema"]
 
 
 def settings(server: FakeOpenAI, **overrides: Any) -> LLMSettings:
@@ -122,6 +122,29 @@ def test_ref_mode_reasks_an_ungrounded_number_and_takes_the_fix(fake_openai: Fak
     assert "64" in json.dumps(fake_openai.requests[1].json["messages"][2:], ensure_ascii=False)
     assert [c.text for c in result.candidates] == ["新认定高新技术企业46家"]
     assert result.warnings == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ref_answer_cut_at_the_limit_keeps_its_complete_cited_items(fake_openai: FakeOpenAI,
+                                                                     mode: str) -> None:
+    def cut_answer(request: dict[str, Any], number: int) -> Reply:
+        answer = {"achievements": [{"text": "新认定高新技术企业46家", "cite": [_cite(request, "46家")]},
+                                   {"text": "获评先进单位", "cite": [99]}],
+                  "measures": [], "problems": [],
+                  "plans": [{"text": "力争高新技术企业总数突破250家", "cite": [_cite(request, "250家")]}]}
+        text = json.dumps(answer, ensure_ascii=False)
+        prefix = "```json\n" if mode == "md_json" else ""
+        return Reply.raw_content(prefix + text[: text.index("力争")], finish_reason="length")
+
+    fake_openai.handler = cut_answer
+    result = run(OpenAIBackend(settings(fake_openai, mode=mode, evidence="ref", max_tokens=50)))
+    assert fake_openai.calls == 1
+    # The complete item gets its quote from the source; the one cut short is lost; the
+    # nonexistent citation is rejected, never turned into evidence.
+    assert [(c.section, c.text, c.evidence) for c in result.candidates] == [
+        ("achievements", "新认定高新技术企业46家", "新认定高新技术企业46家。")]
+    assert [(r.text, "99" in r.reasons[0]) for r in result.rejected] == [("获评先进单位", True)]
+    assert len(result.warnings) == 1 and "kept its 1 complete items" in result.warnings[0]
 
 
 def test_resolve_cite_accepts_one_run_of_sentences_only() -> None:

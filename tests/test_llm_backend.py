@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fakeserver import FakeOpenAI, Reply, faithful_answer, source_text
 
-from reportsum.backends.base import BackendResult
+from reportsum.backends.base import BackendFatal, BackendResult
 from reportsum.backends.llm import (
     CallRecord,
     DictCache,
@@ -91,7 +91,7 @@ HALLUCINATED = {  # 10.96 for 10.69: the evidence is faithful, the text is not
 # ---------------------------------------------------------------- faithful answers
 
 
-@pytest.mark.parametrize("mode", ["tools", "json", "md_json"])
+@pytest.mark.parametrize("mode", ["tools", "json", "md_json", "json_schema"])
 def test_extracts_faithful_answer_in_each_mode(fake_openai: FakeOpenAI, mode: str) -> None:
     result = run(OpenAIBackend(settings(fake_openai, mode=mode)), *PIECES)
 
@@ -196,13 +196,16 @@ def test_never_parseable_answer_is_a_chunk_warning(fake_openai: FakeOpenAI) -> N
     assert triples(result) == expected(PIECES[0])
 
 
-def test_truncated_answer_is_a_chunk_warning(fake_openai: FakeOpenAI) -> None:
-    fake_openai.script(Reply.truncated(faithful_answer(PIECES[0])))
-    result = run(OpenAIBackend(settings(fake_openai, mode="json")), PIECES[0])
+def test_truncated_answer_without_a_complete_item_is_a_chunk_warning(fake_openai: FakeOpenAI) -> None:
+    # Cut inside the first item: nothing complete to keep.
+    text = json.dumps(faithful_answer(PIECES[0]), ensure_ascii=False)
+    fake_openai.script(Reply.raw_content(text[: text.index('"evidence"')], finish_reason="length"))
+    result = run(OpenAIBackend(settings(fake_openai, mode="json", max_tokens=64)), PIECES[0])
 
     assert result.candidates == []
-    assert result.warnings[0].startswith("chunk 0: truncated answer")
-    assert result.usage.calls == 1
+    assert result.warnings[0].startswith("chunk 0: answer cut at the output limit (max_tokens=64)")
+    assert result.failed_chunks == 1
+    assert result.usage.calls == 1 and result.usage.total_tokens == 120
 
 
 # ---------------------------------------------------------------- transport
@@ -216,7 +219,7 @@ def test_429_retry_after_is_honoured_then_succeeds(fake_openai: FakeOpenAI) -> N
     assert time.perf_counter() - started >= 0.9
     assert fake_openai.calls == 2
     assert triples(result) == expected(PIECES[0])
-    assert result.warnings == [] and result.usage.calls == 1
+    assert result.warnings == [] and result.usage.calls == 2  # every HTTP exchange, the 429 too
 
 
 def test_persistent_500_is_a_chunk_warning_and_other_chunks_survive(fake_openai: FakeOpenAI) -> None:
@@ -263,20 +266,29 @@ def test_answer_slower_than_timeout_is_a_chunk_warning(fake_openai: FakeOpenAI) 
 def test_api_key_never_appears_in_warnings_records_or_logs(
     fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
 ) -> None:
+    status = [400]
+
     def echo_key(request: dict[str, Any], n: int) -> Reply:
         auth = fake_openai.requests[n - 1].headers.get("authorization", "")
-        return Reply.http(401, message=f"Incorrect API key provided: {auth.removeprefix('Bearer ')}")
+        return Reply.http(status[0], message=f"Incorrect API key provided: {auth.removeprefix('Bearer ')}")
 
     fake_openai.handler = echo_key
     recorder = Recorder()
     with caplog.at_level(logging.DEBUG):
         result = run(OpenAIBackend(settings(fake_openai), recorder=recorder), PIECES[0])
 
-    assert result.warnings and result.warnings[0].startswith("chunk 0: model call failed: HTTP 401")
+    assert result.warnings and result.warnings[0].startswith("chunk 0: model call failed: HTTP 400")
     assert "Incorrect API key provided" in caplog.text
     dumped = json.dumps([result.warnings, [r.error for r in recorder.calls]], ensure_ascii=False)
     assert KEY not in dumped and KEY not in caplog.text
     assert KEY not in repr(settings(fake_openai))
+    # A 401 stops everything, with a message that names the refusal, not the key.
+    status[0] = 401
+    with pytest.raises(BackendFatal) as refused:
+        run(OpenAIBackend(settings(fake_openai), recorder=recorder), PIECES[0])
+    assert "HTTP 401" in str(refused.value) and "Incorrect API key provided" in str(refused.value)
+    assert KEY not in str(refused.value) and KEY not in caplog.text
+    assert KEY not in json.dumps([r.error for r in recorder.calls], ensure_ascii=False)
 
 
 # ---------------------------------------------------------------- concurrency, cache, records

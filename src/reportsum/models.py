@@ -129,11 +129,10 @@ class Usage(_Strict):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    cached_tokens: int = 0
+    """Prompt tokens the server took from its prompt cache (part of prompt_tokens)."""
     calls: int = 0
     cache_hits: int = 0
-    cached_tokens: int = Field(
-        default=0, description="prompt tokens the server read from its prompt cache (when it says)"
-    )
 
 
 class DocumentInfo(_Strict):

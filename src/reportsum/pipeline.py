@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from reportsum.backends.base import Backend, BackendResult, Candidate
+from reportsum.backends.base import Backend, BackendFatal, BackendResult, Candidate
 from reportsum.grounding.ground import GroundingSource, check_item
 from reportsum.grounding.numbers import claim_fields
 from reportsum.grounding.slogans import NOT_FIGURE_KINDS, is_slogan_numeral, slogan_spans
@@ -46,7 +46,15 @@ from reportsum.stages.textmap import MappedText
 
 DEFAULT_CHUNK_CHARS = 6000
 BACKENDS = ("openai", "rules")
-MODES = ("tools", "json", "md_json")
+MODES = ("tools", "json", "md_json", "json_schema")
+
+
+def default_max_tokens(chunk_chars: int) -> int:
+    """The output budget of one call when none is given: as many tokens as the chunk has
+    characters, at least 1024. An answer quotes its evidence from the chunk and restates it
+    briefly, so a faithful answer stays well under it; a model that does not stop is cut
+    there instead of filling the server's context."""
+    return max(1024, chunk_chars)
 
 T = TypeVar("T")
 
@@ -84,13 +92,19 @@ class Settings:
     rate_share: float = 1.0
     """The share of the provider's announced rate limits this process paces to (worker
     processes split it as they split the concurrency)."""
+    max_tokens: int | None = None
+    """Output budget of each model call; None: `default_max_tokens(chunk_chars)`."""
 
 
-def resolve_backend(settings: Settings, env: dict[str, str] | None = None) -> Settings:
+def resolve_backend(
+    settings: Settings, env: dict[str, str] | None = None, *, require_endpoint: bool = True
+) -> Settings:
     """Fill in backend, model, base URL and key from the environment.
 
     `openai` when asked for, or when a base URL or API key is given (flags or
     OPENAI_BASE_URL / OPENAI_API_KEY); otherwise `rules`. REPORTSUM_MODEL sets the model.
+    `require_endpoint=False` is for request files written for an offline engine (`batch
+    submit --write-jsonl`): no endpoint is called then.
     """
     env = dict(os.environ) if env is None else env
     base_url = settings.base_url or env.get("OPENAI_BASE_URL") or None
@@ -110,8 +124,18 @@ def resolve_backend(settings: Settings, env: dict[str, str] | None = None) -> Se
         load_prompt(settings.prompt)
     except PromptError as exc:
         raise ConfigError(str(exc)) from None
-    if backend == "openai" and not model:
-        model = "gpt-4o-mini"
+    if backend == "openai":
+        if require_endpoint and not base_url and not api_key:
+            raise ConfigError(
+                "--backend openai needs an endpoint: give --base-url (or OPENAI_BASE_URL) for a "
+                "local or hosted server, or --api-key (or OPENAI_API_KEY) for api.openai.com"
+            )
+        if base_url:
+            _check_base_url(base_url, api_key)
+        if not model:
+            model = "gpt-4o-mini"
+    if settings.max_tokens is not None and settings.max_tokens < 1:
+        raise ConfigError("max-tokens must be at least 1")
     if settings.evidence not in ("quote", "ref"):
         raise ConfigError(f"unknown evidence mode {settings.evidence!r}: choose quote or ref")
     if settings.concurrency < 1:
@@ -122,7 +146,28 @@ def resolve_backend(settings: Settings, env: dict[str, str] | None = None) -> Se
         raise ConfigError("retries and max-reasks cannot be negative")
     if settings.timeout <= 0:
         raise ConfigError("timeout must be positive")
-    return replace(settings, backend=backend, base_url=base_url, api_key=api_key, model=model)
+    max_tokens = settings.max_tokens or default_max_tokens(settings.chunk_chars)
+    return replace(settings, backend=backend, base_url=base_url, api_key=api_key, model=model,
+                   max_tokens=max_tokens)
+
+
+def _check_base_url(base_url: str, api_key: str | None) -> None:
+    """A base URL must be http(s) with a host; user:password@ in it is sent as basic auth,
+    which cannot go with an API key (both would be the Authorization header)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ConfigError(f"bad base URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("the base URL must look like http(s)://host[:port]/v1")
+    if (parts.username or parts.password) and api_key:
+        raise ConfigError(
+            "the base URL carries user:password (sent as basic auth) and an API key is also "
+            "set (OPENAI_API_KEY or --api-key): give one or the other"
+        )
 
 
 def make_backend(settings: Settings, **hooks: object) -> Backend:
@@ -150,6 +195,7 @@ def make_backend(settings: Settings, **hooks: object) -> Backend:
         timeout=settings.timeout,
         max_retries=settings.max_retries,
         rate_share=settings.rate_share,
+        max_tokens=settings.max_tokens,
         prompt=prompt,
         all_items=settings.all_items,
     )
@@ -531,6 +577,8 @@ async def summarise_path(path: Path, backend: Backend, *, chunk_chars: int = DEF
         return FileOutcome(path, summary=summary, raw=raw, notes=notes)
     except (IngestError, ExtractionFailed) as exc:
         return FileOutcome(path, error=str(exc), notes=notes)
+    except BackendFatal:
+        raise  # the endpoint refuses every call: the whole batch stops
     except Exception as exc:  # noqa: BLE001 - one bad document must not lose the batch
         return FileOutcome(path, error=f"{path}: {type(exc).__name__}: {exc}", notes=notes)
 

@@ -31,6 +31,11 @@ class Candidate:
     """Ranked out of the four sections by the salience cap: kept in the summary's `minor` list."""
 
 
+class BackendFatal(Exception):
+    """The model endpoint refuses every call (bad key, no access, no such model): the whole
+    batch stops at once instead of failing every file the same way."""
+
+
 @dataclass
 class BackendResult:
     candidates: list[Candidate] = field(default_factory=list)

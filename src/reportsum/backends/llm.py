@@ -20,6 +20,7 @@ Every HTTP exchange passes the session's `AdaptiveLimiter` (see `ratelimit.py`).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
 import functools
 import hashlib
@@ -30,8 +31,9 @@ import re
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, Self
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 import instructor
@@ -48,19 +50,31 @@ from instructor.v2.core.response_model import prepare_response_model
 from pydantic import ConfigDict, ValidationError, model_validator
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
-from reportsum.backends.base import BackendResult, Candidate
+from reportsum.backends.base import BackendFatal, BackendResult, Candidate
 from reportsum.backends.prompts import Prompt
 from reportsum.backends.ratelimit import AdaptiveLimiter
 from reportsum.backends.rules import rank_candidates
 from reportsum.grounding.ground import check_item, reask_message
-from reportsum.models import SECTIONS, Extraction, ExtractionRef, RejectedItem, Usage
+from reportsum.models import (
+    SECTIONS,
+    Extraction,
+    ExtractionRef,
+    ExtractItem,
+    RefItem,
+    RejectedItem,
+    Usage,
+)
 from reportsum.stages.sentences import clause_spans
 
 if TYPE_CHECKING:
     from reportsum.grounding.ground import GroundingSource
     from reportsum.stages.chunk import Chunk
 
-MODES: dict[str, Mode] = {"tools": Mode.TOOLS, "json": Mode.JSON, "md_json": Mode.MD_JSON}
+# json_schema: `response_format: {"type": "json_schema", ...}` with Extraction's schema, which
+# OpenAI, vLLM, llama.cpp, SGLang and Ollama enforce while generating (instructor's JSON_SCHEMA
+# mode for the OpenAI provider sends exactly that).
+MODES: dict[str, Mode] = {"tools": Mode.TOOLS, "json": Mode.JSON, "md_json": Mode.MD_JSON,
+                          "json_schema": Mode.JSON_SCHEMA}
 EVIDENCE_MODES = ("quote", "ref")
 
 # What instructor may reask for: the answer was not valid JSON, missed the tool call, or
@@ -195,12 +209,16 @@ class LLMSettings:
     all_items: bool = False
     """Keep every item in its section; by default a long report's items past the salience cap
     (`rules.rank_candidates`) go to `minor`."""
+    max_tokens: int | None = None
+    """The output budget of every call (None: the server's own limit)."""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"unknown mode {self.mode!r}: choose tools, json or md_json")
+            raise ValueError(f"unknown mode {self.mode!r}: choose {', '.join(MODES)}")
         if self.evidence not in EVIDENCE_MODES:
             raise ValueError(f"unknown evidence mode {self.evidence!r}: choose quote or ref")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ValueError("max_tokens must be at least 1")
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if self.max_reasks < 0 or self.max_retries < 0:
@@ -265,6 +283,7 @@ def cache_key(settings: LLMSettings, chunk_text: str, *, heading: str | None = N
         _sha256(chunk_text),
         repr(float(settings.temperature)),
         str(settings.max_reasks),
+        str(settings.max_tokens),
         heading,  # the user message names the chunk's heading
     ]
     if settings.evidence != "quote":
@@ -273,14 +292,81 @@ def cache_key(settings: LLMSettings, chunk_text: str, *, heading: str | None = N
     return _sha256(json.dumps(parts))
 
 
+USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens")
+
+
 @dataclass
 class _ChunkResult:
     items: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    usage: tuple[int, int, int, int] = (0, 0, 0, 0)
+    usage: tuple[int, int, int, int] = (0, 0, 0, 0)  # USAGE_KEYS
     calls: int = 0
+    reasks: int = 0
     cache_hit: bool = False
+    overflow: bool = False  # the server said the chunk did not fit its context
+    fatal: str | None = None  # the endpoint refuses every call: the batch must stop
+
+    def add(self, other: _ChunkResult) -> None:
+        self.items.extend(other.items)
+        self.rejected.extend(other.rejected)
+        self.warnings.extend(other.warnings)
+        self.usage = tuple(a + b for a, b in zip(self.usage, other.usage, strict=True))  # type: ignore[assignment]
+        self.calls += other.calls
+        self.fatal = self.fatal or other.fatal
+
+
+# Usage of every HTTP answer of the current chunk (attempts, reasks, truncated answers): what
+# was paid, counted as it arrives, whatever happens to the answer afterwards.
+_PAID: contextvars.ContextVar[list[tuple[int, int, int, int]] | None] = contextvars.ContextVar(
+    "reportsum_paid", default=None
+)
+
+# What the server says when a request does not fit its context: llama.cpp ("Context size has
+# been exceeded", "the request exceeds the available context size"), OpenAI and vLLM
+# ("maximum context length", code context_length_exceeded). Retrying the same request cannot
+# help; a smaller one can.
+_OVERFLOW = re.compile(
+    r"context size has been exceeded|exceeds? the available context|maximum context length"
+    r"|context_length_exceeded|exceed_context_size",
+    re.IGNORECASE,
+)
+_NO_MODEL = re.compile(r"model_not_found|model\b.{0,80}\b(not found|does not exist|not exist)",
+                       re.IGNORECASE)
+
+
+class _Stopped(BaseException):
+    """Raised in place of a call after the endpoint refused one outright. A BaseException, so
+    that neither the SDK nor instructor retries it."""
+
+
+def _error_message(body: str) -> str:
+    """The `error.message` of an error body (OpenAI's shape), else the body itself."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    if isinstance(error, str):
+        return error
+    return body
+
+
+def is_context_overflow(status: int, body: str) -> bool:
+    return status in (400, 413, 500) and bool(_OVERFLOW.search(body))
+
+
+def fatal_reason(status: int, body: str) -> str | None:
+    """Why every call to this endpoint will fail (bad key, no access, no such model), or None."""
+    if status == 401:
+        return "the endpoint refused the API key (HTTP 401)"
+    if status == 403:
+        return "the endpoint denied access (HTTP 403)"
+    if status == 404 and _NO_MODEL.search(body):
+        return "the endpoint has no such model (HTTP 404)"
+    return None
 
 
 # Seconds each HTTP exchange of the current chunk took (its attempts and reasks), for its
@@ -299,13 +385,20 @@ class _GatedHttpClient(openai.DefaultAioHttpClient):  # type: ignore[misc, valid
     interface (same errors, same retries) costs about 2 ms less CPU per call than httpx2.
     """
 
-    def __init__(self, gate: asyncio.Semaphore, limiter: AdaptiveLimiter, **kwargs: Any) -> None:
+    def __init__(self, gate: asyncio.Semaphore, limiter: AdaptiveLimiter, refused: list[str],
+                 redact: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._gate = gate
         self._limiter = limiter
+        self._refused = refused
+        self._redact = redact or (lambda text: text)
 
     async def send(self, request: Any, **kwargs: Any) -> Any:
         async with self._gate:
+            if self._refused:
+                # The endpoint refused a call outright (bad key, no such model): the calls
+                # that were waiting for a slot are not sent.
+                raise _Stopped()
             # Within the pool's bound, the rate limiter decides when a request may leave
             # (pacing to announced limits, fewer in flight and a pause after a 429).
             admitted = await self._limiter.acquire()
@@ -315,6 +408,16 @@ class _GatedHttpClient(openai.DefaultAioHttpClient):  # type: ignore[misc, valid
             try:
                 response = await super().send(request, **kwargs)
                 status, headers = response.status_code, response.headers
+                if response.status_code >= 400:
+                    # A context overflow is answered with a 500 by llama.cpp, which the SDK
+                    # would retry: the same request overflows the same way every time.
+                    await response.aread()
+                    if is_context_overflow(response.status_code, response.text):
+                        response.headers["x-should-retry"] = "false"
+                    reason = fatal_reason(response.status_code, response.text)
+                    if reason is not None and not self._refused:
+                        detail = " ".join(_error_message(response.text).split())[:200]
+                        self._refused.append(self._redact(f"{reason}: {detail}; stopped the batch"))
             finally:
                 self._limiter.release(admitted, status, headers)
                 seconds = _MODEL_SECONDS.get()
@@ -406,21 +509,103 @@ def _transport_error(exc: BaseException) -> BaseException | None:
     return None
 
 
-_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens")
+def split_credentials(base_url: str | None) -> tuple[str | None, str | None]:
+    """(the base URL without user:password@, a basic Authorization header or None)."""
+    if not base_url:
+        return base_url, None
+    parts = urlsplit(base_url)
+    if parts.username is None and parts.password is None:
+        return base_url, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    user = unquote(parts.username or "")
+    password = unquote(parts.password or "")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return urlunsplit(parts._replace(netloc=netloc)), f"Basic {token}"
 
 
 def _usage_tuple(usage: Any) -> tuple[int, int, int, int]:
-    """(prompt, completion, total, cached) tokens; cached from
-    `usage.prompt_tokens_details.cached_tokens` where the server reports it, else 0."""
+    """(prompt, completion, total, cached prompt) tokens of one answer's `usage`."""
     if usage is None:
         return (0, 0, 0, 0)
     p = int(getattr(usage, "prompt_tokens", 0) or 0)
     c = int(getattr(usage, "completion_tokens", 0) or 0)
     t = int(getattr(usage, "total_tokens", 0) or 0) or p + c
     details = getattr(usage, "prompt_tokens_details", None)
-    cached = details.get("cached_tokens") if isinstance(details, dict) else getattr(
-        details, "cached_tokens", 0)
-    return (p, c, t, int(cached or 0))
+    cached = int(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
+    return (p, c, t, cached)
+
+
+def _api_error(exc: BaseException) -> openai.APIStatusError | None:
+    """The HTTP error under an instructor failure, if the failure was one."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, openai.APIStatusError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+_BREAKS = "\n。；;！!？?"
+
+
+def _halves(chunk: Chunk) -> tuple[Chunk, Chunk] | None:
+    """`chunk` cut in two at the sentence end nearest its middle (None if too short to cut)."""
+    text = chunk.text
+    if len(text) < 2:
+        return None
+    middle = len(text) // 2
+    cut = 0
+    for offset in range(middle):
+        for at in (middle + offset, middle - offset):
+            if 0 < at < len(text) and text[at - 1] in _BREAKS:
+                cut = at
+                break
+        if cut:
+            break
+    cut = cut or middle
+    return (replace(chunk, text=text[:cut]),
+            replace(chunk, text=text[cut:], start=chunk.start + cut))
+
+
+def _paid(completion: Any) -> None:
+    """instructor's completion:response hook: count every answer's usage for its chunk."""
+    paid = _PAID.get()
+    if paid is not None:
+        paid.append(_usage_tuple(getattr(completion, "usage", None)))
+
+
+_ITEM_LIST = re.compile(r'"(achievements|measures|problems|plans)"\s*:\s*\[')
+_BETWEEN = re.compile(r"[\s,]*")
+
+
+def complete_items(text: str, *, ref: bool = False) -> list[dict[str, Any]]:
+    """The complete items of an answer cut short (finish_reason "length"): every whole
+    `{"text": ..., "evidence": ...}` object in a section's list before the cut
+    (`{"text": ..., "cite": [...]}` with `ref`, evidence by reference)."""
+    decoder = json.JSONDecoder()
+    model: type[ExtractItem | RefItem] = RefItem if ref else ExtractItem
+    items: list[dict[str, Any]] = []
+    for match in _ITEM_LIST.finditer(text):
+        pos = match.end()
+        while pos < len(text):
+            pos = _BETWEEN.match(text, pos).end()  # type: ignore[union-attr]
+            if pos >= len(text) or text[pos] != "{":
+                break
+            try:
+                obj, pos = decoder.raw_decode(text, pos)
+            except ValueError:
+                break
+            try:
+                item = model.model_validate(obj)
+            except ValidationError:
+                continue
+            items.append({"section": match.group(1), **item.model_dump()})
+    return items
 
 
 def _items(
@@ -495,6 +680,12 @@ class OpenAIBackend:
         self._system = settings.prompt.render_system(evidence=settings.evidence)
         self._secret = settings.api_key or os.environ.get("OPENAI_API_KEY") or None
         _guard_logs(self._secret)
+        password = urlsplit(settings.base_url or "").password
+        if password:
+            _guard_logs(password)
+        self._secrets = {x for x in (self._secret, password) if x}
+        # The first call the endpoint refused outright (401/403/no such model): why.
+        self._refused: list[str] = []
         # HTTP clients and semaphores belong to one event loop, and a backend may serve
         # several (each `asyncio.run`): one session per loop, closed when its last extract ends.
         self._sessions: dict[asyncio.AbstractEventLoop, _Session] = {}
@@ -526,7 +717,11 @@ class OpenAIBackend:
                 if session.http is not None:
                     await session.http.close()
         out = BackendResult()
-        p = c = t = cached = calls = hits = 0
+        totals = [0, 0, 0, 0]
+        calls = hits = 0
+        fatal = next((r.fatal for r in results if r.fatal), None)
+        if fatal is not None:
+            raise BackendFatal(fatal)
         for chunk, res in zip(chunks, results, strict=True):
             out.candidates.extend(
                 Candidate(
@@ -541,12 +736,12 @@ class OpenAIBackend:
             )
             out.warnings.extend(f"chunk {chunk.index}: {w}" for w in res.warnings)
             out.failed_chunks += int(not res.items and bool(res.warnings))
-            p, c, t = p + res.usage[0], c + res.usage[1], t + res.usage[2]
-            cached += res.usage[3]
+            totals = [a + b for a, b in zip(totals, res.usage, strict=True)]
             calls += res.calls
             hits += int(res.cache_hit)
-        out.usage = Usage(prompt_tokens=p, completion_tokens=c, total_tokens=t, calls=calls,
-                          cache_hits=hits, cached_tokens=cached)
+        p, c, t, cached = totals
+        out.usage = Usage(prompt_tokens=p, completion_tokens=c, total_tokens=t,
+                          cached_tokens=cached, calls=calls, cache_hits=hits)
         # every chunk returns its items: the same salience cap as the rules backend chooses
         out.candidates = rank_candidates(text, out.candidates, all_items=self.settings.all_items)
         return out
@@ -567,21 +762,26 @@ class OpenAIBackend:
     def _client(self, session: _Session) -> Any:
         if session.client is None:
             s = self.settings
+            base_url, auth = split_credentials(s.base_url)
             session.http = openai.AsyncOpenAI(
-                base_url=s.base_url,
+                base_url=base_url,
                 # A batch engine's transport replaces the HTTP exchange (and its rate limits).
                 http_client=(self._http_client(session.gate) if self._http_client is not None
-                             else _GatedHttpClient(session.gate, session.limiter)),
+                             else _GatedHttpClient(session.gate, session.limiter, self._refused,
+                                                   self._redact)),
                 # Local servers take any key; the SDK refuses to start without one.
                 api_key=self._secret or "no-key",
                 max_retries=s.max_retries,
                 timeout=s.timeout,
+                # Credentials in the URL become basic auth (aiohttp refuses both at once).
+                default_headers={"Authorization": auth} if auth else None,
             )
             session.client = instructor.from_openai(session.http, mode=MODES[s.mode])
+            session.client.on("completion:response", _paid)
         return session.client
 
     def _redact(self, message: str) -> str:
-        return _scrub(message, {self._secret} if self._secret else set())
+        return _scrub(message, self._secrets)
 
     def _describe(self, exc: BaseException) -> str:
         transport = _transport_error(exc)
@@ -609,6 +809,14 @@ class OpenAIBackend:
         content = message.content or ""
         return extract_json_from_codeblock(content) if self.settings.mode == "md_json" else content
 
+    def _raw_text(self, completion: Any) -> str:
+        """An answer's text as sent (tool arguments or content), no code-block extraction."""
+        message = completion.choices[0].message
+        calls = message.tool_calls or []
+        if calls:
+            return str(calls[0].function.arguments or "")
+        return str(message.content or "")
+
     def _salvage(self, failed: Sequence[Any]) -> Extraction | ExtractionRef | None:
         """The most recent failed answer that parses as an Extraction (no grounding)."""
         model = ExtractionRef if self.settings.evidence == "ref" else Extraction
@@ -622,7 +830,7 @@ class OpenAIBackend:
         return None
 
     async def _chunk(
-        self, session: _Session, chunk: Chunk, grounding: GroundingSource
+        self, session: _Session, chunk: Chunk, grounding: GroundingSource, *, halved: bool = False
     ) -> _ChunkResult:
         key = cache_key(self.settings, chunk.text, heading=chunk.heading)
         if self.cache is not None:
@@ -631,14 +839,28 @@ class OpenAIBackend:
                 return _ChunkResult(items=list(hit.get("items", [])),
                                     rejected=list(hit.get("rejected", [])),
                                     warnings=list(hit.get("warnings", [])), cache_hit=True)
+        if self._refused:  # the endpoint already refused: no more calls
+            return _ChunkResult(warnings=[self._refused[0]], fatal=self._refused[0])
         seconds: list[float] = []
+        paid: list[tuple[int, int, int, int]] = []
         token = _MODEL_SECONDS.set(seconds)
         current = CURRENT_CHUNK.set((key, chunk.index))
+        paid_token = _PAID.set(paid)
         try:
             res, answer, error = await self._call(self._client(session), chunk, grounding)
+        except _Stopped:
+            res, answer, error = _ChunkResult(), None, None
         finally:
             CURRENT_CHUNK.reset(current)
             _MODEL_SECONDS.reset(token)
+            _PAID.reset(paid_token)
+        if self._refused:
+            res.fatal = self._refused[0]
+            error = error or self._refused[0]
+        # What was paid: every HTTP exchange made for this chunk, and the usage of every
+        # answer that came back (reasks and answers that failed validation included).
+        res.calls = len(seconds)
+        res.usage = tuple(map(sum, zip(*paid, strict=True))) if paid else (0, 0, 0, 0)  # type: ignore[assignment]
         latency = sum(seconds)
         if res.calls and res.usage[2]:
             session.limiter.observe_tokens(res.usage[2] / res.calls)
@@ -652,18 +874,32 @@ class OpenAIBackend:
                 chunk_sha256=_sha256(chunk.text),
                 request_hash=key,
                 response=answer,
-                usage=dict(zip(_USAGE_KEYS, res.usage, strict=True)),
+                usage=dict(zip(USAGE_KEYS, res.usage, strict=True)),
                 latency_s=round(latency, 4),
                 attempts=res.calls,
-                reasks=max(res.calls - 1, 0),
+                reasks=res.reasks,
                 error=error,
             ))
+        if res.overflow and not halved:
+            halves = _halves(chunk)
+            if halves is not None:
+                # The server's context cannot hold this chunk and its answer: once, in halves.
+                out = _ChunkResult(usage=res.usage, calls=res.calls)
+                for part in await asyncio.gather(
+                    *(self._chunk(session, h, grounding, halved=True) for h in halves)
+                ):
+                    out.add(part)
+                out.warnings.insert(0, "the model's context was exceeded; the chunk was split in half")
+                return out
         return res
 
     async def _call(
         self, client: Any, chunk: Chunk, grounding: GroundingSource
     ) -> tuple[_ChunkResult, dict[str, Any] | None, str | None]:
-        """One chunk through instructor: (result, final answer or None, error or None)."""
+        """One chunk through instructor: (result, final answer or None, error or None).
+
+        The result's usage and calls are filled in by the caller (from every HTTP exchange).
+        """
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.max_reasks + 1),
             retry=retry_if_exception_type(VALIDATION_ERRORS),
@@ -684,6 +920,9 @@ class OpenAIBackend:
             {"role": "system", "content": self._system},
             {"role": "user", "content": user},
         ]
+        extra: dict[str, Any] = {}
+        if self.settings.max_tokens is not None:
+            extra["max_tokens"] = self.settings.max_tokens
         token = _GROUNDING.set((grounding, chunk.start))
         sentences_token = _SENTENCES.set(sentences)
         try:
@@ -694,43 +933,64 @@ class OpenAIBackend:
                 else GroundedExtraction,
                 max_retries=retrying,
                 temperature=self.settings.temperature,
+                **extra,
             )
         except IncompleteOutputException as exc:
-            usage = _usage_tuple(getattr(exc.last_completion, "usage", None))
-            res = _ChunkResult(usage=usage, calls=retrying.statistics.get("attempt_number", 1))
-            res.warnings.append("truncated answer (the model hit its output limit); "
-                                "try a smaller --chunk-chars")
-            return res, None, "truncated answer"
+            # Cut at the output budget: keep the answer's complete items (the pipeline grounds
+            # them like any other) instead of losing the chunk.
+            res = _ChunkResult(reasks=retrying.statistics.get("attempt_number", 1) - 1)
+            try:
+                raw = self._raw_text(exc.last_completion)
+            except (AttributeError, IndexError, TypeError):
+                raw = ""
+            partial = complete_items(raw, ref=sentences is not None)
+            if sentences is None:
+                res.items = partial
+            else:
+                cut = ExtractionRef.model_validate({
+                    section: [{"text": i["text"], "cite": i["cite"]}
+                              for i in partial if i["section"] == section]
+                    for section in SECTIONS
+                })
+                res.items, res.rejected = _items(cut, grounding.text, sentences)
+            error = (f"answer cut at the output limit (max_tokens={self.settings.max_tokens}); "
+                     f"kept its {len(res.items)} complete items; a larger --max-tokens or a "
+                     "smaller --chunk-chars avoids this")
+            res.warnings.append(error)
+            answer = {"partial_items": res.items} if res.items else None
+            return res, answer, error
         except InstructorRetryException as exc:
             failed = exc.failed_attempts or []
-            res = _ChunkResult(usage=_usage_tuple(exc.total_usage), calls=exc.n_attempts or 1)
+            calls = exc.n_attempts or 1
+            res = _ChunkResult(reasks=max(calls - 1, 0))
             salvaged = self._salvage(failed)
-            error: str | None = None
-            if res.calls > len(failed):
+            error = None
+            if calls > len(failed):
                 # The last attempt got no answer: the API call itself failed (after the SDK's
                 # retries), maybe during a reask.
-                error = f"model call failed: {self._describe(exc.__cause__ or exc)}"
+                api = _api_error(exc)
+                if api is not None:
+                    body = json.dumps(api.body, ensure_ascii=False) if api.body else api.message
+                    res.overflow = is_context_overflow(api.status_code, f"{api.message} {body}")
+                error = f"model call failed: {self._describe(api or exc.__cause__ or exc)}"
                 if salvaged is not None:
                     error += " (kept the answer before it)"
             elif salvaged is None:
                 last = " ".join(str(failed[-1].exception).split())[:300]
-                error = f"no usable answer after {res.calls} attempts: {self._redact(last)}"
+                error = f"no usable answer after {calls} attempts: {self._redact(last)}"
             if error is not None:
                 res.warnings.append(error)
             if salvaged is None:
                 return res, None, error
+            res.overflow = False  # an earlier answer was kept: nothing to split
             res.items, res.rejected = _items(salvaged, grounding.text, sentences)
             return res, salvaged.model_dump(), error or "grounding failed after reasks"
         finally:
             _GROUNDING.reset(token)
             _SENTENCES.reset(sentences_token)
         items, rejected = _items(extraction, grounding.text, sentences)
-        res = _ChunkResult(
-            items=items,
-            rejected=rejected,
-            usage=_usage_tuple(completion.usage),
-            calls=retrying.statistics.get("attempt_number", 1),
-        )
+        res = _ChunkResult(items=items, rejected=rejected,
+                           reasks=retrying.statistics.get("attempt_number", 1) - 1)
         return res, extraction.model_dump(), None
 
 

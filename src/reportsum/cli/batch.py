@@ -41,7 +41,7 @@ from reportsum.engines.batch import (
 )
 from reportsum.engines.batchapi import DEFAULT_MAX_BYTES, DEFAULT_MAX_REQUESTS, Provider
 from reportsum.outputs.render import FORMATS
-from reportsum.pipeline import ConfigError, FileOutcome, Settings
+from reportsum.pipeline import DEFAULT_CHUNK_CHARS, ConfigError, FileOutcome, Settings
 from reportsum.runs.outfolder import OutputFolder
 from reportsum.runs.store import Store
 from reportsum.stages.ingest import IngestError, iter_inputs
@@ -111,7 +111,7 @@ def submit_cmd(
     concurrency: ConcurrencyOpt = 4,
     chunk_chars: Annotated[
         int, typer.Option("--chunk-chars", help="Character budget of one chunk sent to the model.")
-    ] = 1800,
+    ] = DEFAULT_CHUNK_CHARS,
     prompt: Annotated[str, typer.Option("--prompt", help="Prompt name or path.")] = "default",
     max_reasks: Annotated[
         int, typer.Option("--max-reasks", help="Times a model is asked to fix ungrounded items "
@@ -142,7 +142,7 @@ def submit_cmd(
         backend="openai", model=model, base_url=base_url, api_key=api_key, mode=value(mode) or "tools",
         concurrency=concurrency, chunk_chars=chunk_chars, prompt=prompt, max_reasks=max_reasks,
         max_retries=retries,
-    ))
+    ), require_endpoint=write_jsonl is None)
     if write_jsonl is None and not settings.base_url and not settings.api_key:
         raise fail_usage("no provider: give --base-url/--api-key (or OPENAI_BASE_URL/OPENAI_API_KEY), "
                          "or --write-jsonl FILE for an offline engine")
@@ -249,7 +249,7 @@ def collect_cmd(
             backend="openai", model=s.model, base_url=base_url or s.base_url, api_key=api_key,
             mode=s.mode, concurrency=s.concurrency, chunk_chars=s.chunk_chars, prompt=s.prompt,
             max_reasks=s.max_reasks, timeout=s.timeout, max_retries=s.max_retries,
-        ))
+        ), require_endpoint=job.route != "local")
         inputs = [Path(p) for p, _ in job.inputs]
         try:
             folder = OutputFolder(folder_path, fmt_s, inputs=inputs, roots=[Path(r) for r in job.roots],

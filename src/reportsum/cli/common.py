@@ -7,7 +7,9 @@ Exit codes: 0 all done, 1 some input failed (or, for verify, some number ungroun
 from __future__ import annotations
 
 import re
+import signal
 import sys
+from collections.abc import Callable
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,8 +18,10 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from reportsum import __version__
+from reportsum.backends.base import BackendFatal
+from reportsum.models import Usage
 from reportsum.pipeline import ConfigError, Settings, resolve_backend
-from reportsum.runs.runner import BatchResult
+from reportsum.runs.runner import BatchResult, RunInterrupted
 from reportsum.runs.store import Store, StoreError, default_store_path
 
 app = typer.Typer(
@@ -131,6 +135,7 @@ class Mode(StrEnum):
     tools = "tools"
     json = "json"
     md_json = "md_json"
+    json_schema = "json_schema"
 
 
 class BackendName(StrEnum):
@@ -222,7 +227,13 @@ ApiKeyOpt = Annotated[
     str | None, typer.Option("--api-key", help="API key (env OPENAI_API_KEY). Never logged or stored.")
 ]
 ModeOpt = Annotated[
-    Mode, typer.Option("--mode", help="How the model returns structure.")
+    Mode, typer.Option("--mode", help="How the model returns structure (see README's table of "
+                       "servers and modes).")
+]
+MaxTokensOpt = Annotated[
+    int | None,
+    typer.Option("--max-tokens", help="Output budget of each model call, sent with every call. "
+                 "Default: the chunk size in characters, at least 1024."),
 ]
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", "-j", help="Model calls in flight at once, across documents.")
@@ -255,20 +266,52 @@ def rules_hint(settings: Settings, backend_given: BackendName | str | None, quie
         err(RULES_HINT)
 
 
-def settings_or_exit(settings: Settings) -> Settings:
+def settings_or_exit(settings: Settings, *, require_endpoint: bool = True) -> Settings:
     """Resolve the backend of `settings`; a configuration error is a usage error (exit 2)."""
     try:
-        return resolve_backend(settings)
+        return resolve_backend(settings, require_endpoint=require_endpoint)
     except ConfigError as exc:
         raise fail_usage(str(exc)) from None
 
 
+def usage_text(u: Usage, model: str | None = None, store_folder: Path | None = None) -> str:
+    """`N model calls, H cache hits, T tokens (P prompt, C completion, K cached)[, cost X]`."""
+    text = (f"{u.calls} model calls, {u.cache_hits} cache hits, {u.total_tokens} tokens "
+            f"({u.prompt_tokens} prompt, {u.completion_tokens} completion, {u.cached_tokens} cached)")
+    if model and store_folder is not None:
+        from reportsum.runs.prices import estimate_cost, load_prices
+
+        cost = estimate_cost(model, u.model_dump(), load_prices(store_folder))
+        if cost is not None:
+            text += f", cost {cost:.4f}"
+    return text
+
+
+def run_guarded(call: Callable[[], BatchResult], *, resume: str) -> BatchResult:
+    """Run a batch as the CLI does: SIGTERM stops it like Ctrl-C (recorded as `interrupted`,
+    exit 130, with how to resume); an endpoint that refuses every call stops it with exit 2;
+    a configuration error is a usage error."""
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    try:
+        return call()
+    except ConfigError as exc:
+        raise fail_usage(str(exc)) from None
+    except BackendFatal as exc:
+        raise fail_usage(str(exc)) from None
+    except RunInterrupted as exc:
+        err(f"reportsum: interrupted: run {exc.run_id} recorded as interrupted after {exc.done} "
+            f"files; {usage_text(exc.usage)}. To resume: {resume}")
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def finish(result: BatchResult, extra_failures: list[str], skipped: int = 0, unread: int = 0,
-           quiet: bool = False) -> None:
+           quiet: bool = False, model: str | None = None, store_folder: Path | None = None) -> None:
     """The closing line of a batch: `skipped` inputs already done (resume), `unread` entries
     not read at all (unsupported, broken links... each named on stderr before). Exit 1 when
     any input failed or was not read."""
-    u = result.usage
     done = f", {skipped} skipped (done)" if skipped else ""
     other = f", {unread} skipped" if unread else ""
     bad = bool(result.failures or extra_failures or unread)
@@ -277,8 +320,8 @@ def finish(result: BatchResult, extra_failures: list[str], skipped: int = 0, unr
     err(
         f"reportsum: run {result.run_id}: {len(result.outcomes) - len(result.failures)} of "
         f"{len(result.outcomes) + skipped + unread} files summarised ({result.documents} documents), "
-        f"{len(result.failures)} failed{done}{other}; {u.calls} model calls, {u.cache_hits} cache hits, "
-        f"{u.total_tokens} tokens, {result.seconds:.1f}s"
+        f"{len(result.failures)} failed{done}{other}; {usage_text(result.usage, model, store_folder)}, "
+        f"{result.seconds:.1f}s"
     )
     if bad:
         raise typer.Exit(1)

@@ -26,12 +26,13 @@ from reportsum.cli.common import (
     finish,
     one_line,
     open_store,
+    run_guarded,
     settings_or_exit,
     value,
 )
 from reportsum.models import DocumentSummary, FileSummary
 from reportsum.outputs.render import render
-from reportsum.pipeline import ConfigError, FileOutcome, Settings
+from reportsum.pipeline import FileOutcome, Settings
 from reportsum.runs.outfolder import OutputCollision, OutputFolder
 from reportsum.runs.runner import run_batch
 from reportsum.runs.store import StoreError
@@ -51,7 +52,8 @@ def human_size(n: float) -> str:
 
 
 _RUN_COLUMNS = ("id", "time", "backend", "model", "prompt", "docs", "items", "rejected", "tokens",
-                "cached_tokens", "calls", "cache_hits", "cost", "outcome")
+                "prompt_tokens", "completion_tokens", "cached_tokens", "calls", "cache_hits", "cost",
+                "outcome")
 
 
 @app.command()
@@ -62,8 +64,9 @@ def runs(
                                           "path and size, and the runs.")] = False,
 ) -> None:
     """List runs, newest first: id, time, backend, model, prompt, documents, items, rejected,
-    tokens, cached prompt tokens, calls, cache hits, estimated cost and outcome (tab-separated), then the store's
-    size on stderr.
+    tokens (total, prompt, completion, cached), calls, cache hits, estimated cost and outcome
+    (tab-separated), then the store's size on stderr. Calls and tokens are what the run paid:
+    every model call, failed ones included.
 
     **Example:** reportsum runs -n 5
     """
@@ -80,9 +83,10 @@ def runs(
         table.append((
             r.id, _fmt_time(r.created), r.backend, r.model or "-",
             f"{r.prompt_name}@{r.prompt_version}" if r.prompt_name else "-", r.documents, r.items,
-            r.rejected, r.usage.get("total_tokens", 0), r.usage.get("cached_tokens", 0),
-            r.usage.get("calls", 0),
-            r.usage.get("cache_hits", 0), "-" if cost is None else f"{cost:.4f}", r.outcome,
+            r.rejected, r.usage.get("total_tokens", 0), r.usage.get("prompt_tokens", 0),
+            r.usage.get("completion_tokens", 0), r.usage.get("cached_tokens", 0),
+            r.usage.get("calls", 0), r.usage.get("cache_hits", 0),
+            "-" if cost is None else f"{cost:.4f}", r.outcome,
         ))
     if as_json:
         typer.echo(json.dumps({
@@ -91,7 +95,7 @@ def runs(
             "cache_entries": stats.cache_entries,
             "runs": [
                 {**dict(zip(_RUN_COLUMNS, row, strict=True)), "time": r.created,
-                 "cost": None if row[12] == "-" else float(row[12]),
+                 "cost": None if row[14] == "-" else float(row[14]),
                  "model": r.model, "prompt": row[4] if r.prompt_name else None}
                 for r, row in zip(rows, table, strict=True)
             ],
@@ -229,6 +233,7 @@ def regenerate(
             prompt=prompt or str(old.get("prompt") or "default"),
             max_reasks=int(old.get("max_reasks") or 2),
             all_items=bool(old.get("all_items") or False),
+            max_tokens=int(old["max_tokens"]) if old.get("max_tokens") else None,
         ))
         raws = []
         unread = 0
@@ -256,11 +261,11 @@ def regenerate(
             if error is not None:
                 err(f"reportsum: {outcome.path}: failed: {error}")
 
-        try:
-            result = run_batch(st, settings, raws=raws, command="regenerate", use_cache=not no_cache,
-                               parent_run=row.id, on_done=done)
-        except ConfigError as exc:
-            raise fail_usage(str(exc)) from None
+        result = run_guarded(
+            lambda: run_batch(st, settings, raws=raws, command="regenerate", use_cache=not no_cache,
+                              parent_run=row.id, on_done=done),
+            resume=f"run `reportsum regenerate {row.id}` again (answers received come from the cache)",
+        )
     if folder is not None:
         folder.close()
         if fmt_s == "html":

@@ -15,6 +15,7 @@ from reportsum.cli.common import (
     BaseUrlOpt,
     ConcurrencyOpt,
     Format,
+    MaxTokensOpt,
     Mode,
     ModelOpt,
     ModeOpt,
@@ -29,6 +30,7 @@ from reportsum.cli.common import (
     finish,
     open_store,
     rules_hint,
+    run_guarded,
     settings_or_exit,
     value,
 )
@@ -100,6 +102,7 @@ def summarise(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for one model answer.")
     ] = 120.0,
+    max_tokens: MaxTokensOpt = None,
     workers: Annotated[
         int | None,
         typer.Option("--workers", "-w", help="Processes to spread the files over; --concurrency is "
@@ -153,7 +156,7 @@ def summarise(
         backend=value(backend), model=model, base_url=base_url, api_key=api_key,
         mode=value(mode) or "tools", evidence=value(evidence) or "quote", concurrency=concurrency, chunk_chars=chunk_chars,
         prompt=prompt, max_reasks=max_reasks, max_retries=retries, timeout=timeout,
-        all_items=all_items,
+        all_items=all_items, max_tokens=max_tokens,
     ))
     from_stdin = STDIN in paths
     files = [p for p in paths if p != STDIN]
@@ -213,12 +216,18 @@ def summarise(
                     error = folder.write(outcome)
                 progress.file_done(outcome, error)
 
-            try:
-                result = run_batch(st, settings, paths=todo, raws=stdin_raw, use_cache=not no_cache,
-                                   on_done=done, on_chunks=progress.chunks, workers=workers,
-                                   render=None if table_out else lambda summary, text: render(summary, fmt_s, text))
-            except ConfigError as exc:
-                raise fail_usage(str(exc)) from None
+            resume = ("run the same command again: files already written to the output folder "
+                      "are skipped, answers already received come from the cache"
+                      if out is not None else
+                      "run the same command with --out FOLDER to keep finished files; answers "
+                      "already received come from the cache")
+            result = run_guarded(
+                lambda: run_batch(st, settings, paths=todo, raws=stdin_raw, use_cache=not no_cache,
+                                  on_done=done, on_chunks=progress.chunks, workers=workers,
+                                  render=None if table_out else lambda summary, text: render(summary, fmt_s, text)),
+                resume=resume,
+            )
+            store_folder = st.path.parent
     if out is not None and fmt_s == "html":
         error = folder.write_index(result.outcomes)
         if error is not None:
@@ -230,4 +239,4 @@ def summarise(
         except ExportError as exc:
             folder.failures.append(str(exc))
             err(f"reportsum: failed: {exc}")
-    finish(result, folder.failures, skipped, unread, quiet)
+    finish(result, folder.failures, skipped, unread, quiet, model=settings.model, store_folder=store_folder)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reportsum.backends.base import BackendFatal
 from reportsum.models import FileSummary, Usage
 from reportsum.pipeline import (
     ChunkCounter,
@@ -29,6 +30,16 @@ from reportsum.runs.workers import resolve_workers, run_in_workers
 from reportsum.stages.ingest import RawDocument
 
 
+class RunInterrupted(Exception):
+    """Ctrl-C or SIGTERM stopped a run; it is recorded as `interrupted` with what it paid."""
+
+    def __init__(self, run_id: str, usage: Usage, done: int) -> None:
+        super().__init__(f"run {run_id} interrupted")
+        self.run_id = run_id
+        self.usage = usage
+        self.done = done
+
+
 @dataclass
 class BatchResult:
     run_id: str
@@ -40,17 +51,6 @@ class BatchResult:
     @property
     def documents(self) -> int:
         return sum(len(o.summary.documents) for o in self.outcomes if o.summary is not None)
-
-
-def _add_usage(total: Usage, part: Usage) -> Usage:
-    return Usage(
-        prompt_tokens=total.prompt_tokens + part.prompt_tokens,
-        completion_tokens=total.completion_tokens + part.completion_tokens,
-        total_tokens=total.total_tokens + part.total_tokens,
-        calls=total.calls + part.calls,
-        cache_hits=total.cache_hits + part.cache_hits,
-        cached_tokens=total.cached_tokens + part.cached_tokens,
-    )
 
 
 def _settings_record(settings: Settings) -> dict[str, object]:
@@ -65,6 +65,7 @@ def _settings_record(settings: Settings) -> dict[str, object]:
         "prompt": settings.prompt,
         "max_reasks": settings.max_reasks,
         "all_items": settings.all_items,
+        "max_tokens": settings.max_tokens,
     }
 
 
@@ -115,7 +116,10 @@ def run_batch(
     if on_chunks is not None:
         backend = ChunkCounter(backend, on_chunks)
 
+    finished: list[FileOutcome] = []  # as they are recorded (an interrupted run has no list)
+
     def record(outcome: FileOutcome) -> None:
+        finished.append(outcome)
         if outcome.summary is not None and outcome.raw is not None:
             store.put_document(outcome.raw.sha256, str(outcome.path), outcome.raw.text,
                                outcome.summary.documents[0].document.title if outcome.summary.documents else None)
@@ -140,6 +144,8 @@ def run_batch(
             try:
                 summary = await summarise_raw(raw, backend, source=str(raw.path), chunk_chars=settings.chunk_chars)
                 o = FileOutcome(raw.path, summary=summary, raw=raw)
+            except BackendFatal:
+                raise
             except Exception as exc:  # noqa: BLE001 - one bad document must not lose the run
                 o = FileOutcome(raw.path, error=f"{raw.path}: {type(exc).__name__}: {exc}")
             record(o)
@@ -147,18 +153,26 @@ def run_batch(
         return outcomes
 
     outcomes: list[FileOutcome] = []
+    interrupted = False
     try:
         if processes > 1:
             outcomes = run_in_workers(paths, settings, backend=backend, workers=processes, store=store,
                                       run_id=run_id, use_cache=use_cache, on_outcome=record,
                                       on_chunks=on_chunks, render=render)
         outcomes = run_sync(go(outcomes))
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
-        usage = Usage()
-        for o in outcomes:
-            for d in o.summary.documents if o.summary else []:
-                usage = _add_usage(usage, d.run.usage)
+        hits = sum(d.run.usage.cache_hits for o in finished for d in (o.summary.documents if o.summary else []))
+        # What the run paid, from the store's record of every model call (documents that
+        # failed, or never finished, made calls too); cache hits from the documents.
+        usage = store.paid_usage(run_id).model_copy(update={"cache_hits": hits})
         failures = [o.error or str(o.path) for o in outcomes if o.error is not None]
-        outcome = "ok" if outcomes and not failures else ("partial" if outcomes else "failed")
+        if interrupted:
+            outcome = "interrupted"
+        else:
+            outcome = "ok" if outcomes and not failures else ("partial" if outcomes else "failed")
         store.finish_run(run_id, usage=usage, outcome=outcome)
+    if interrupted:
+        raise RunInterrupted(run_id, usage, len(finished))
     return BatchResult(run_id, outcomes, usage, time.perf_counter() - started, failures)

@@ -537,6 +537,20 @@ class Store:
             out.append(d)
         return out
 
+    def paid_usage(self, run_id: str) -> Usage:
+        """What a run's model calls cost: every HTTP exchange recorded for it (failed calls,
+        reasks and split chunks included), summed. Cache hits are not calls."""
+        usage = {k: 0 for k in ("prompt_tokens", "completion_tokens", "total_tokens",
+                                "cached_tokens", "calls")}
+        for attempts, usage_json in self._query(
+            "SELECT attempts, usage_json FROM calls WHERE run_id=?", (run_id,)
+        ):
+            usage["calls"] += int(attempts or 0)
+            data = json.loads(usage_json) if usage_json else {}
+            for key in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens"):
+                usage[key] += int(data.get(key) or 0)
+        return Usage(**usage)
+
     def cache_get(self, key: str) -> dict[str, Any] | None:
         rows = self._query("SELECT value_json FROM cache WHERE key=?", (key,))
         return json.loads(rows[0][0]) if rows else None

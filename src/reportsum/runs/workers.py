@@ -38,6 +38,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from reportsum.backends.base import BackendFatal
 from reportsum.pipeline import (
     ChunkCounter,
     FileOutcome,
@@ -215,10 +216,18 @@ async def _serve(
     gate = asyncio.Semaphore(files_in_flight)
     running: set[asyncio.Task[None]] = set()
 
+    stop: list[str] = []
+
     async def one(index: int) -> None:
         path = Path(paths[index])
         try:
-            outcome = await summarise_path(path, counted, chunk_chars=settings.chunk_chars)
+            try:
+                outcome = await summarise_path(path, counted, chunk_chars=settings.chunk_chars)
+            except BackendFatal as exc:
+                if not stop:
+                    stop.append(str(exc))
+                    channel.send("abort", str(exc))
+                return
             if render is not None and outcome.summary is not None and outcome.raw is not None:
                 stamp_run(outcome.summary, run_id)  # as the parent will: the output names its run
                 # A failure here is left to the parent, which renders again and reports it.
@@ -233,7 +242,7 @@ async def _serve(
         finally:
             gate.release()
 
-    while True:
+    while not stop:
         await gate.acquire()
         index = await loop.run_in_executor(None, tasks.get)
         if index is None:
@@ -301,6 +310,7 @@ def run_in_workers(
     outcomes: dict[int, FileOutcome] = {}
     started: dict[int, set[int]] = {wid: set() for wid in range(workers)}
     ended: dict[int, str | None] = {}  # worker -> None when it said goodbye, else why it stopped
+    abort: list[str] = []  # the endpoint refused a call outright: the batch stops
 
     def fail(index: int, reason: str) -> None:
         outcome = FileOutcome(paths[index], error=f"{paths[index]}: {reason}")
@@ -331,6 +341,8 @@ def run_in_workers(
                 on_chunks(msg[2])
         elif kind == "fatal":
             end(wid, msg[2])
+        elif kind == "abort":
+            abort.append(msg[2])
         elif kind == "exit":
             end(wid, None)
 
@@ -350,7 +362,7 @@ def run_in_workers(
             end(wid, f"worker process died (exit code {procs[wid].exitcode})")
 
     try:
-        while len(ended) < workers:
+        while len(ended) < workers and not abort:
             live = [w for w in range(workers) if w not in ended]
             waitables = [readers[w] for w in live] + [procs[w].sentinel for w in live]
             for ready in multiprocessing.connection.wait(waitables, timeout=_POLL_S):
@@ -360,6 +372,8 @@ def run_in_workers(
                         read_all(wid)
                         if ready == procs[wid].sentinel:
                             died(wid)
+        if abort:
+            raise BackendFatal(abort[0])
         for index in range(len(paths)):
             if index not in outcomes:
                 reasons = [r for r in ended.values() if r]
