@@ -7,7 +7,8 @@ batch of chunks at --concurrency 16 through its adaptive limiter. Three provider
 * requests-bound: 600 requests/min announced in x-ratelimit-* headers;
 * tokens-bound: 600 requests/min but a tokens/min cap of about a third of that, announced;
 * silent: 600 requests/min, no x-ratelimit-* headers (only Retry-After on a 429), so the
-  limiter has only its AIMD in-flight limit and the pauses to go on.
+  limiter has only its AIMD in-flight limit, the pauses and the rate it learns to go on;
+* silent, tokens-bound: the tokens/min cap of the second, unannounced.
 
 Share of the limit = the rate at which the server admitted requests (or tokens) from 2 s
 after the first request (the bucket's initial burst spent) to the last, over the binding
@@ -76,6 +77,8 @@ def run() -> dict[str, dict[str, Any]]:
     # A tokens/min cap that allows ~3.5 calls/s, so that tokens bind, not requests.
     out["tokens-bound"] = scenario(RateLimit(rpm=600, tpm=per_call * 3.5 * 60), 80)
     out["silent (no x-ratelimit headers)"] = scenario(RateLimit(rpm=600, announce=False), 200)
+    out["silent, tokens-bound"] = scenario(
+        RateLimit(rpm=600, tpm=per_call * 3.5 * 60, announce=False), 80)
     return out
 
 
