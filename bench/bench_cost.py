@@ -65,30 +65,45 @@ def measure(path: Path, **overrides: Any) -> dict[str, float]:
         }
 
 
-def gold_shaped(gold_dir: Path = ROOT / "eval" / "gold" / "seeds") -> tuple[float, float]:
-    """Output characters per item of the gold answers written both ways: (quote, ref).
+def _gold_files(path: Path) -> list[Path]:
+    """The gold answers of an input: eval/gold/seeds/NNN*.json for a seed, the example's own."""
+    if path.parent == SEEDS:
+        return sorted((ROOT / "eval" / "gold" / "seeds").glob(f"{path.name[:3]}*.json"))
+    return [ROOT / "eval" / "gold" / "examples" / f"{path.stem}.json"]
+
+
+def gold_shaped(files: list[Path] | None = None) -> tuple[float, float]:
+    """Output characters per item of gold answers written both ways: (quote, ref).
 
     The test server's items copy their quote as their text (text == evidence), which is the
     worst case for `ref`; the gold items have the concise text a good model writes. Each is
-    serialised as the model would write it: a quote and its text, or its text and the numbers
-    of the clauses (reportsum's numbering) its span covers.
+    serialised as the model would write it: its text and its quote, or its text and the
+    numbers of the clauses (reportsum's numbering) its quote covers.
     """
     from reportsum.stages.sentences import clause_spans
 
+    if files is None:
+        files = sorted((ROOT / "eval" / "gold" / "seeds").glob("*.json"))
     quote = ref = items = 0
-    for path in sorted(gold_dir.glob("*.json")):
+    for path in files:
         gold = json.loads(path.read_text(encoding="utf-8"))
         source = (path.parent / gold["document"]).resolve().read_text(encoding="utf-8")
         clauses = clause_spans(source)
         for section in ("achievements", "measures", "problems", "plans"):
             for item in gold.get(section, []):
-                s, e = item["span"]
+                if "span" in item:
+                    s, e = item["span"]
+                else:  # gold written as quotes: the quote's first place in the source
+                    s = source.find(item["evidence"])
+                    if s < 0:
+                        continue
+                    e = s + len(item["evidence"])
                 cite = [n for n, (a, b) in enumerate(clauses, 1) if a < e and b > s]
                 quote += len(json.dumps({"text": item["text"], "evidence": source[s:e]},
                                         ensure_ascii=False)) + 2
                 ref += len(json.dumps({"text": item["text"], "cite": cite}, ensure_ascii=False)) + 2
                 items += 1
-    return quote / items, ref / items
+    return quote / max(items, 1), ref / max(items, 1)
 
 
 def inputs() -> list[tuple[str, Path]]:
@@ -102,21 +117,23 @@ def run() -> list[dict[str, Any]]:
         row: dict[str, Any] = {"input": name, **measure(path)}
         for mode in ("quote", "ref"):
             row[f"out_{mode}"] = measure(path, evidence=mode)["out_per_item"]
+        row["gold_quote"], row["gold_ref"] = gold_shaped(_gold_files(path))
         rows.append(row)
     return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("| input | report chars | calls | chars sent | amplification | out chars/item "
-            "quote | ref | ref/quote | cached share |\n| --- | --- | --- | --- | --- | --- | --- "
-            "| --- | --- |")
+            "quote | ref | ref/quote | gold answers quote | ref | ref/quote | cached share |\n"
+            + "| --- " * 12 + "|")
     lines = [head]
     for r in rows:
         ratio = r["out_ref"] / r["out_quote"] if r["out_quote"] else float("nan")
         lines.append(
             f"| {r['input']} | {r['report_chars']:,} | {r['calls']} | {r['sent']:,} | "
             f"{r['amplification']:.2f}x | {r['out_quote']:.0f} | {r['out_ref']:.0f} | "
-            f"{ratio:.2f} | {r['cached_share']:.0%} |"
+            f"{ratio:.2f} | {r['gold_quote']:.0f} | {r['gold_ref']:.0f} | "
+            f"{r['gold_ref'] / r['gold_quote']:.2f} | {r['cached_share']:.0%} |"
         )
     return "\n".join(lines)
 
