@@ -134,6 +134,36 @@ def test_html_outputs_and_their_index_are_written_by_collect(tmp_path):
     assert all(f'href="r00{i}.html"' in index for i in range(3))
 
 
+def test_evidence_by_reference_and_the_output_budget_go_through_a_batch_job(tmp_path):
+    """--evidence ref and --max-tokens are the job's settings: every request numbers its
+    clauses and carries the budget, and collect (a later process) resolves the citations as
+    `summarise` does with the same flags."""
+    inputs = tmp_path / "in"
+    make_reports(inputs, 3)
+    home = tmp_path / "home"
+    flags = ["--evidence", "ref", "--max-tokens", "900"]
+    with FakeBatchAPI() as api:
+        job = _ok(run_cli("batch", "submit", str(inputs), *MODEL, *flags, "--out", str(tmp_path / "out"),
+                          env=_env(api), home=home)).stdout.splitlines()[0]
+        bodies = [line["body"] for line in api.request_lines()]
+        assert bodies and all(b["max_tokens"] == 900 for b in bodies)
+        assert all(source_text(b).startswith("[1]") for b in bodies)
+        _until_final(api, home)
+        col = _ok(run_cli("batch", "collect", job, env=_env(api), home=home))
+        assert "3 of 3 files settled" in col.stderr, col.stderr
+    got = _outputs(tmp_path / "out")
+    with FakeOpenAI() as server:
+        _ok(run_cli("summarise", str(inputs), *MODEL, *flags, "--out", str(tmp_path / "ref"),
+                    env=_env(server), home=tmp_path / "ref-home"))
+    assert got == _outputs(tmp_path / "ref")
+    docs = [doc for data in got.values() for doc in data["documents"]]
+    items = [i for doc in docs for s in ("achievements", "measures", "problems", "plans") for i in doc[s]]
+    assert items and all(doc["run"]["evidence"] == "ref" for doc in docs)
+    # the quotes were filled in from the source, never written by the model
+    texts = {p.name: p.read_text(encoding="utf-8") for p in inputs.glob("*.txt")}
+    assert all(any(i["evidence"] in t for t in texts.values()) for i in items)
+
+
 def _hallucinate_first(report: str, always: bool = False):  # noqa: ANN202
     """Faithful answers, except for `report`'s first chunk: a number the source lacks, on the
     first request (or on every one)."""

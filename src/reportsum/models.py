@@ -13,7 +13,7 @@ when they drift.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -156,6 +156,11 @@ class RunInfo(_Strict):
     prompt_version: str | None = None
     prompt_hash: str | None = None
     mode: str | None = None
+    evidence: Literal["quote", "ref"] | None = Field(
+        default=None,
+        description="How a model gave evidence: quote (copied by the model, checked against the "
+        "source) or ref (clause numbers cited; reportsum filled in the quotes); none offline",
+    )
     run_id: str | None = None
     usage: Usage = Field(default_factory=Usage)
 

@@ -212,6 +212,7 @@ def _run_info(backend: Backend, result: BackendResult) -> RunInfo:
         prompt_version=str(prompt.version) if prompt is not None else None,
         prompt_hash=getattr(prompt, "sha256", None),
         mode=getattr(settings, "mode", None),
+        evidence=getattr(settings, "evidence", None),
         usage=result.usage,
     )
 

@@ -4,6 +4,7 @@ offline engine's request file (over `engines.batch`)."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -12,13 +13,20 @@ import typer
 from reportsum.cli.common import (
     ApiKeyOpt,
     BaseUrlOpt,
+    ChunkCharsOpt,
     Command,
     ConcurrencyOpt,
+    Evidence,
+    EvidenceOpt,
     Format,
     Group,
+    MaxReasksOpt,
+    MaxTokensOpt,
     Mode,
     ModelOpt,
     ModeOpt,
+    PromptOpt,
+    RetriesOpt,
     StoreOpt,
     app,
     echo_stdout,
@@ -109,15 +117,12 @@ def submit_cmd(
     api_key: ApiKeyOpt = None,
     mode: ModeOpt = Mode.tools,
     concurrency: ConcurrencyOpt = 4,
-    chunk_chars: Annotated[
-        int, typer.Option("--chunk-chars", help="Character budget of one chunk sent to the model.")
-    ] = DEFAULT_CHUNK_CHARS,
-    prompt: Annotated[str, typer.Option("--prompt", help="Prompt name or path.")] = "default",
-    max_reasks: Annotated[
-        int, typer.Option("--max-reasks", help="Times a model is asked to fix ungrounded items "
-                          "(each one a follow-up batch).")
-    ] = 2,
-    retries: Annotated[int, typer.Option("--retries", help="Retries of a failed API call.")] = 4,
+    evidence: EvidenceOpt = Evidence.quote,
+    chunk_chars: ChunkCharsOpt = DEFAULT_CHUNK_CHARS,
+    prompt: PromptOpt = "default",
+    max_reasks: MaxReasksOpt = 2,
+    retries: RetriesOpt = 4,
+    max_tokens: MaxTokensOpt = None,
     write_jsonl: WriteJsonlOpt = None,
     max_requests: MaxRequestsOpt = DEFAULT_MAX_REQUESTS,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
@@ -140,8 +145,8 @@ def submit_cmd(
         raise fail_usage(f"unknown format {fmt_s!r}: choose one of {', '.join(FORMATS)}")
     settings = settings_or_exit(Settings(
         backend="openai", model=model, base_url=base_url, api_key=api_key, mode=value(mode) or "tools",
-        concurrency=concurrency, chunk_chars=chunk_chars, prompt=prompt, max_reasks=max_reasks,
-        max_retries=retries,
+        evidence=value(evidence) or "quote", concurrency=concurrency, chunk_chars=chunk_chars,
+        prompt=prompt, max_reasks=max_reasks, max_retries=retries, max_tokens=max_tokens,
     ), require_endpoint=write_jsonl is None)
     if write_jsonl is None and not settings.base_url and not settings.api_key:
         raise fail_usage("no provider: give --base-url/--api-key (or OPENAI_BASE_URL/OPENAI_API_KEY), "
@@ -245,11 +250,11 @@ def collect_cmd(
             raise fail_usage(f"unknown format {fmt_s!r}: choose one of {', '.join(FORMATS)}")
         folder_path = out or (Path(job.out) if job.out else None)
         s = job.settings
-        settings = settings_or_exit(Settings(
-            backend="openai", model=s.model, base_url=base_url or s.base_url, api_key=api_key,
-            mode=s.mode, concurrency=s.concurrency, chunk_chars=s.chunk_chars, prompt=s.prompt,
-            max_reasks=s.max_reasks, timeout=s.timeout, max_retries=s.max_retries,
-        ), require_endpoint=job.route != "local")
+        # The job's own settings, every one of them (evidence mode, output budget...): only
+        # where to reach the provider may differ from the submit.
+        settings = settings_or_exit(replace(s, backend="openai", base_url=base_url or s.base_url,
+                                            api_key=api_key),
+                                    require_endpoint=job.route != "local")
         inputs = [Path(p) for p, _ in job.inputs]
         try:
             folder = OutputFolder(folder_path, fmt_s, inputs=inputs, roots=[Path(r) for r in job.roots],

@@ -138,6 +138,11 @@ class Mode(StrEnum):
     json_schema = "json_schema"
 
 
+class Evidence(StrEnum):
+    quote = "quote"
+    ref = "ref"
+
+
 class BackendName(StrEnum):
     openai = "openai"
     rules = "rules"
@@ -234,6 +239,25 @@ MaxTokensOpt = Annotated[
     int | None,
     typer.Option("--max-tokens", help="Output budget of each model call, sent with every call. "
                  "Default: the chunk size in characters, at least 1024."),
+]
+EvidenceOpt = Annotated[
+    Evidence, typer.Option("--evidence", help="How the model gives evidence: quote (copies it) or "
+                           "ref (cites numbered clauses; reportsum fills in the quote).")
+]
+ChunkCharsOpt = Annotated[
+    int, typer.Option("--chunk-chars", help="Character budget of one chunk sent to the model.")
+]
+PromptOpt = Annotated[
+    str, typer.Option("--prompt", metavar="NAME|PATH",
+                      help="Prompt name (see `reportsum prompts`) or a path to a prompt file.")
+]
+MaxReasksOpt = Annotated[
+    int, typer.Option("--max-reasks", help="Times a model is asked to fix ungrounded items (in a "
+                      "batch job, each time a follow-up batch).")
+]
+RetriesOpt = Annotated[
+    int, typer.Option("--retries", help="Retries of a failed HTTP call (429, 5xx, timeouts), "
+                      "with backoff; Retry-After is honoured.")
 ]
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", "-j", help="Model calls in flight at once, across documents.")

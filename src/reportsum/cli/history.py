@@ -32,7 +32,7 @@ from reportsum.cli.common import (
 )
 from reportsum.models import DocumentSummary, FileSummary
 from reportsum.outputs.render import render
-from reportsum.pipeline import FileOutcome, Settings
+from reportsum.pipeline import DEFAULT_CHUNK_CHARS, FileOutcome, Settings
 from reportsum.runs.outfolder import OutputCollision, OutputFolder
 from reportsum.runs.runner import run_batch
 from reportsum.runs.store import StoreError
@@ -229,7 +229,7 @@ def regenerate(
             mode=value(mode) or row.mode or "tools",
             evidence=str(old.get("evidence") or "quote"),
             concurrency=int(old.get("concurrency") or 4),
-            chunk_chars=int(old.get("chunk_chars") or 1800),
+            chunk_chars=int(old.get("chunk_chars") or DEFAULT_CHUNK_CHARS),
             prompt=prompt or str(old.get("prompt") or "default"),
             max_reasks=int(old.get("max_reasks") or 2),
             all_items=bool(old.get("all_items") or False),

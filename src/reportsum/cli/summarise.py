@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,14 +12,20 @@ from reportsum.cli.common import (
     ApiKeyOpt,
     BackendOpt,
     BaseUrlOpt,
+    ChunkCharsOpt,
     ConcurrencyOpt,
+    Evidence,
+    EvidenceOpt,
     Format,
+    MaxReasksOpt,
     MaxTokensOpt,
     Mode,
     ModelOpt,
     ModeOpt,
     NoCacheOpt,
+    PromptOpt,
     QuietOpt,
+    RetriesOpt,
     StoreOpt,
     VerboseOpt,
     app,
@@ -44,11 +49,6 @@ from reportsum.runs.runner import run_batch
 from reportsum.stages.ingest import IngestError, RawDocument, read_text_bytes, scan_inputs
 
 STDIN = Path("-")
-
-
-class Evidence(StrEnum):
-    quote = "quote"
-    ref = "ref"
 
 
 def _is_tty(stream: object) -> bool:
@@ -81,24 +81,12 @@ def summarise(
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
     mode: ModeOpt = Mode.tools,
-    evidence: Annotated[
-        Evidence, typer.Option("--evidence", help="How the model gives evidence: quote (copies it) or "
-                               "ref (cites numbered clauses; reportsum fills in the quote).")
-    ] = Evidence.quote,
+    evidence: EvidenceOpt = Evidence.quote,
     concurrency: ConcurrencyOpt = 4,
-    chunk_chars: Annotated[
-        int, typer.Option("--chunk-chars", help="Character budget of one chunk sent to the model.")
-    ] = DEFAULT_CHUNK_CHARS,
-    prompt: Annotated[
-        str, typer.Option("--prompt", metavar="NAME|PATH", help="Prompt name (see `reportsum prompts`) or a path to a prompt file.")
-    ] = "default",
-    max_reasks: Annotated[
-        int, typer.Option("--max-reasks", help="Times a model is asked to fix ungrounded items.")
-    ] = 2,
-    retries: Annotated[
-        int, typer.Option("--retries", help="Retries of a failed HTTP call (429, 5xx, timeouts), "
-                          "with backoff; Retry-After is honoured.")
-    ] = 4,
+    chunk_chars: ChunkCharsOpt = DEFAULT_CHUNK_CHARS,
+    prompt: PromptOpt = "default",
+    max_reasks: MaxReasksOpt = 2,
+    retries: RetriesOpt = 4,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for one model answer.")
     ] = 120.0,

@@ -55,6 +55,7 @@ from reportsum.engines.transport import (
 from reportsum.grounding.ground import GroundingSource
 from reportsum.models import Usage
 from reportsum.pipeline import (
+    DEFAULT_CHUNK_CHARS,
     ConfigError,
     ExtractionFailed,
     FileOutcome,
@@ -178,9 +179,13 @@ def _load_job(store: Store, row: tuple[Any, ...]) -> Job:
     s = json.loads(settings_json)
     settings = Settings(
         backend="openai", model=s.get("model"), base_url=s.get("base_url"), mode=s.get("mode") or "tools",
-        concurrency=int(s.get("concurrency") or 4), chunk_chars=int(s.get("chunk_chars") or 1800),
+        evidence=str(s.get("evidence") or "quote"),
+        concurrency=int(s.get("concurrency") or 4),
+        chunk_chars=int(s.get("chunk_chars") or DEFAULT_CHUNK_CHARS),
         prompt=str(s.get("prompt") or "default"), max_reasks=int(s.get("max_reasks") or 0),
         timeout=float(s.get("timeout") or 120.0), max_retries=int(s.get("max_retries") or 0),
+        all_items=bool(s.get("all_items") or False),
+        max_tokens=int(s["max_tokens"]) if s.get("max_tokens") else None,
     )
     return Job(id=jid, route=route, settings=settings,
                inputs=[(i["path"], i["sha256"]) for i in json.loads(inputs_json)],

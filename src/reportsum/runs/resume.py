@@ -41,6 +41,7 @@ class Fingerprint:
     chunk_chars: int
     mode: str | None
     all_items: bool = False
+    max_tokens: int | None = None  # an answer cut at its budget says less
 
 
 def settings_fingerprint(settings: Settings) -> Fingerprint:
@@ -55,7 +56,8 @@ def settings_fingerprint(settings: Settings) -> Fingerprint:
         raise ConfigError(str(exc)) from exc
     mode = settings.mode if settings.evidence == "quote" else f"{settings.mode}/{settings.evidence}"
     return Fingerprint(
-        settings.backend, settings.model, prompt_hash, settings.chunk_chars, mode, settings.all_items
+        settings.backend, settings.model, prompt_hash, settings.chunk_chars, mode, settings.all_items,
+        settings.max_tokens,
     )
 
 
