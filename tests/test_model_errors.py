@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -319,8 +320,18 @@ def test_cost_is_shown_from_the_price_table(tmp_path, fake_openai):
     assert _runs(tmp_path)[0]["cost"] == cost
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_an_interrupted_run_is_recorded_with_its_usage_and_says_how_to_resume(tmp_path, fake_openai, sig):
+def _sigint(disposition: signal.Handlers) -> Callable[[], None]:
+    return lambda: signal.signal(signal.SIGINT, disposition) and None
+
+
+@pytest.mark.parametrize(("sig", "sigint"), [
+    (signal.SIGTERM, signal.SIG_DFL),
+    (signal.SIGINT, signal.SIG_DFL),  # Ctrl-C in a terminal
+    # A background job (`reportsum ... &` from a shell script) starts with SIGINT ignored:
+    # `kill PID` must still stop it gracefully.
+    (signal.SIGTERM, signal.SIG_IGN),
+], ids=["sigterm", "sigint", "sigterm-in-background"])
+def test_an_interrupted_run_is_recorded_with_its_usage_and_says_how_to_resume(tmp_path, fake_openai, sig, sigint):
     def handler(request: dict, number: int) -> Reply:
         return Reply.faithful() if number == 1 else Reply.slow(30)
 
@@ -332,6 +343,7 @@ def test_an_interrupted_run_is_recorded_with_its_usage_and_says_how_to_resume(tm
         [sys.executable, "-m", "reportsum", "summarise", *files, *_args(fake_openai, "-j", "1"),
          "--out", str(tmp_path / "out")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        preexec_fn=_sigint(sigint),  # whatever this test process inherited
     )
     deadline = time.monotonic() + 60
     while fake_openai.calls < 2 and time.monotonic() < deadline:

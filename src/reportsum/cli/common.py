@@ -311,12 +311,22 @@ def usage_text(u: Usage, model: str | None = None, store_folder: Path | None = N
     return text
 
 
+def _stop_like_ctrl_c(*_: object) -> None:
+    """SIGTERM: what Ctrl-C does. Through SIGINT's handler (asyncio's, which cancels the run's
+    tasks), unless SIGINT is ignored, as a shell ignores it for a background job (`cmd &`,
+    inherited by the process): then `kill PID` must still stop the run, so the interrupt is
+    raised here."""
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+        raise KeyboardInterrupt
+    signal.raise_signal(signal.SIGINT)
+
+
 def run_guarded(call: Callable[[], BatchResult], *, resume: str) -> BatchResult:
     """Run a batch as the CLI does: SIGTERM stops it like Ctrl-C (recorded as `interrupted`,
     exit 130, with how to resume); an endpoint that refuses every call stops it with exit 2;
     a configuration error is a usage error."""
     previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         return call()
     except ConfigError as exc:
