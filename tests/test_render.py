@@ -90,3 +90,17 @@ def test_markdown_lists_minor_items_apart_with_their_section() -> None:
     assert "## 其他 Minor" not in render(_file(), "md")
     data = json.loads(render(FileSummary(source="r.txt", documents=[doc.model_copy(update={"minor": [minor]})]), "json"))
     assert data["documents"][0]["minor"][0]["section"] == "measures"
+
+
+def test_html_shows_minor_items_apart_escaped_and_highlighted_in_the_source() -> None:
+    from reportsum.models import MinorItem
+
+    doc = _file().documents[0]
+    kept = doc.achievements[0]
+    minor = MinorItem(section="measures", text="召开<座谈会>3次", evidence=kept.evidence, span=kept.span)
+    page = render_html(FileSummary(source="r.txt", documents=[doc.model_copy(update={"minor": [minor]})]), SOURCE)
+    assert '<details class="minor"><summary>其他 Minor (1)' in page
+    assert "召开&lt;座谈会&gt;3次" in page and "<座谈会>" not in page
+    # clicking it lights its evidence in the source, as for the four sections
+    assert 'data-target="ev-0-minor-0"' in page and "ev-0-minor-0" in page.split('<section id="source">')[1]
+    assert '<details class="minor">' not in render_html(_file(), SOURCE)

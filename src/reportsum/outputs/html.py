@@ -88,6 +88,8 @@ ul{padding-left:0;margin:.2em 0}
 .ev{background:#fff3b0}
 .ev.active{background:#ffb347;box-shadow:0 2px 0 #e67e00}
 .num{font-weight:bold;color:#a30}
+.minor{margin-top:1em;color:#444}
+.minor summary{cursor:pointer;font-weight:bold}
 .rejected{border:1px solid #e3b0b0;background:#fff6f6;border-radius:4px;padding:.2em .8em;margin-top:1em}
 .rejected h2{color:#900;border-color:#e3b0b0}
 .rejected li{list-style:none;margin:.3em 0}
@@ -110,6 +112,9 @@ ul{padding-left:0;margin:.2em 0}
 <ul>{% for it in sec.entries %}<li class="item{% if not it.located %} no-ev{% endif %}" data-target="{{ it.id }}" tabindex="0"{% if it.evidence %} title="{{ it.evidence }}"{% endif %}>{{ it.text }}{% for w in it.warnings %} <span class="iw">⚠ {{ w }}</span>{% endfor %}</li>
 {% else %}<li class="none">未找到 none found</li>{% endfor %}</ul>
 {% endfor %}
+{% if doc.minor %}<details class="minor"><summary>其他 Minor ({{ doc.minor|length }}) · 长报告中按重要性排在后面的要点（--all-items 将其留在各自类别中）</summary>
+<ul>{% for it in doc.minor %}<li class="item{% if not it.located %} no-ev{% endif %}" data-target="{{ it.id }}" tabindex="0"{% if it.evidence %} title="{{ it.evidence }}"{% endif %}>[{{ it.section }}] {{ it.text }}{% for w in it.warnings %} <span class="iw">⚠ {{ w }}</span>{% endfor %}</li>
+{% endfor %}</ul></details>{% endif %}
 {% if doc.rejected %}<div class="rejected"><h2>未通过核验 Rejected ({{ doc.rejected|length }})</h2>
 <ul>{% for r in doc.rejected %}<li>[{{ r.section }}] {{ r.text }}{% if r.evidence %}<div class="quote">“{{ r.evidence }}”</div>{% endif %}{% for reason in r.reasons %}<div class="why">✗ {{ reason }}</div>{% endfor %}</li>
 {% endfor %}</ul></div>{% endif %}
@@ -179,6 +184,15 @@ def render_html(summary: FileSummary, source_text: str) -> str:
                 items.append({"id": item_id, "text": item.text, "evidence": item.evidence,
                               "located": item.span is not None, "warnings": item.warnings})
             sections.append({"label": SECTION_LABELS[name], "entries": items})
+        minor = []
+        for k, item in enumerate(doc.minor):
+            item_id = f"ev-{d.index}-minor-{k}"
+            if item.span is not None:
+                marks.append((item.span[0], item.span[1], item_id))
+            numbers.extend(n.span for n in item.numbers)
+            minor.append({"id": item_id, "text": item.text, "evidence": item.evidence,
+                          "section": SECTION_LABELS.get(item.section, item.section),
+                          "located": item.span is not None, "warnings": item.warnings})
         docs.append({
             "index": d.index,
             "title": d.title or f"{d.source} #{d.index}",
@@ -187,6 +201,7 @@ def render_html(summary: FileSummary, source_text: str) -> str:
             "backend": doc.run.backend + (f" / {doc.run.model}" if doc.run.model else ""),
             "warnings": d.warnings,
             "sections": sections,
+            "minor": minor,
             "rejected": [
                 {"section": SECTION_LABELS.get(r.section, r.section), "text": r.text,
                  "evidence": r.evidence, "reasons": r.reasons}
