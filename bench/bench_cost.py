@@ -72,19 +72,20 @@ def _gold_files(path: Path) -> list[Path]:
     return [ROOT / "eval" / "gold" / "examples" / f"{path.stem}.json"]
 
 
-def gold_shaped(files: list[Path] | None = None) -> tuple[float, float]:
-    """Output characters per item of gold answers written both ways: (quote, ref).
+def gold_serialised(files: list[Path] | None = None) -> tuple[list[str], list[str]]:
+    """Gold answers' items written both ways, as a model would write them: (quote, ref).
 
     The test server's items copy their quote as their text (text == evidence), which is the
     worst case for `ref`; the gold items have the concise text a good model writes. Each is
-    serialised as the model would write it: its text and its quote, or its text and the
-    numbers of the clauses (reportsum's numbering) its quote covers.
+    its text and its quote, or its text and the numbers of the clauses (reportsum's
+    numbering) its quote covers.
     """
     from reportsum.stages.sentences import clause_spans
 
     if files is None:
         files = sorted((ROOT / "eval" / "gold" / "seeds").glob("*.json"))
-    quote = ref = items = 0
+    quote: list[str] = []
+    ref: list[str] = []
     for path in files:
         gold = json.loads(path.read_text(encoding="utf-8"))
         source = (path.parent / gold["document"]).resolve().read_text(encoding="utf-8")
@@ -99,11 +100,41 @@ def gold_shaped(files: list[Path] | None = None) -> tuple[float, float]:
                         continue
                     e = s + len(item["evidence"])
                 cite = [n for n, (a, b) in enumerate(clauses, 1) if a < e and b > s]
-                quote += len(json.dumps({"text": item["text"], "evidence": source[s:e]},
-                                        ensure_ascii=False)) + 2
-                ref += len(json.dumps({"text": item["text"], "cite": cite}, ensure_ascii=False)) + 2
-                items += 1
-    return quote / max(items, 1), ref / max(items, 1)
+                quote.append(json.dumps({"text": item["text"], "evidence": source[s:e]},
+                                        ensure_ascii=False) + ", ")
+                ref.append(json.dumps({"text": item["text"], "cite": cite}, ensure_ascii=False) + ", ")
+    return quote, ref
+
+
+def gold_shaped(files: list[Path] | None = None) -> tuple[float, float]:
+    """Output characters per item of gold answers written both ways: (quote, ref)."""
+    quote, ref = gold_serialised(files)
+    n = max(len(quote), 1)
+    return sum(map(len, quote)) / n, sum(map(len, ref)) / n
+
+
+def gold_tokens(files: list[Path] | None = None) -> tuple[float, float] | None:
+    """Output *tokens* per item of the gold answers both ways, (quote, ref), counted by a real
+    tokenizer (gemma-3's, through llama-server's /tokenize; None when it is not built):
+    what a provider bills. Chinese text costs more tokens per character than JSON keys and
+    digits, so `ref` saves more in tokens than in characters."""
+    import urllib.request
+
+    from llama_server import LlamaServer, missing
+
+    if missing() is not None:
+        return None
+    quote, ref = gold_serialised(files)
+    with LlamaServer(ctx=2048, slots=1) as server:
+        def count(text: str) -> int:
+            req = urllib.request.Request(f"http://127.0.0.1:{server.port}/tokenize",
+                                         data=json.dumps({"content": text}).encode(),
+                                         headers={"content-type": "application/json"})
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return len(json.loads(r.read())["tokens"])
+
+        n = max(len(quote), 1)
+        return sum(map(count, quote)) / n, sum(map(count, ref)) / n
 
 
 def inputs() -> list[tuple[str, Path]]:
@@ -142,3 +173,7 @@ if __name__ == "__main__":
     print(table(run()))
     q, r = gold_shaped()
     print(f"gold-shaped answers (eval/gold/seeds): {q:.0f} chars/item quote, {r:.0f} ref, ratio {r / q:.2f}")
+    tokens = gold_tokens()
+    if tokens is not None:
+        q, r = tokens
+        print(f"in tokens (gemma-3 tokenizer): {q:.1f} tokens/item quote, {r:.1f} ref, ratio {r / q:.2f}")
