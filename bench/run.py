@@ -65,6 +65,10 @@ def main() -> None:
     rows.append(("output chars/item ref/quote, test server", f"{max(ratios):.2f}",
                  "<= 0.6 (worst input; text == quote here)"))
     rows.append(("output chars/item ref/quote, gold answers, all", f"{gold_ref / gold_quote:.2f}", "<= 0.6"))
+    tokens = bench_cost.gold_tokens()
+    if tokens is not None:
+        rows.append(("output tokens/item ref/quote, gold answers, all", f"{tokens[1] / tokens[0]:.2f}",
+                     "(gemma-3 tokenizer; what a provider bills)"))
     gold_ratios = [r["gold_ref"] / r["gold_quote"] for r in cost]
     rows.append(("output chars/item ref/quote, gold answers, worst input", f"{max(gold_ratios):.2f}", "<= 0.6"))
     for name, r in limits.items():
