@@ -61,6 +61,7 @@ def measure(path: Path, **overrides: Any) -> dict[str, float]:
             "amplification": sent / report, "items": items,
             # Per item the model wrote (whether or not it was kept): what output costs.
             "out_per_item": written / max(sum(server.answer_items[skip:]), 1),
+            "written": written, "written_items": sum(server.answer_items[skip:]),
             "cached_share": cached / prompt if prompt else 0.0,
         }
 
@@ -147,10 +148,19 @@ def run() -> list[dict[str, Any]]:
     for name, path in inputs():
         row: dict[str, Any] = {"input": name, **measure(path)}
         for mode in ("quote", "ref"):
-            row[f"out_{mode}"] = measure(path, evidence=mode)["out_per_item"]
+            m = measure(path, evidence=mode)
+            row[f"out_{mode}"] = m["out_per_item"]
+            row[f"written_{mode}"], row[f"items_{mode}"] = m["written"], m["written_items"]
         row["gold_quote"], row["gold_ref"] = gold_shaped(_gold_files(path))
         rows.append(row)
     return rows
+
+
+def overall_ratio(rows: list[dict[str, Any]]) -> float:
+    """ref/quote output characters per item over every item of every input."""
+    per = {mode: sum(r[f"written_{mode}"] for r in rows) / max(sum(r[f"items_{mode}"] for r in rows), 1)
+           for mode in ("quote", "ref")}
+    return per["ref"] / per["quote"]
 
 
 def table(rows: list[dict[str, Any]]) -> str:

@@ -62,8 +62,10 @@ def main() -> None:
             rows.append(("demo report: calls", f"{r['calls']}", "1"))
     rows.append(("amplification, worst input", f"{max(r['amplification'] for r in cost):.2f}x", "<= 2.0x"))
     ratios = [r["out_ref"] / r["out_quote"] for r in cost]
-    rows.append(("output chars/item ref/quote, test server", f"{max(ratios):.2f}",
-                 "<= 0.6 (worst input; text == quote here)"))
+    rows.append(("output chars/item ref/quote, test server, all", f"{bench_cost.overall_ratio(cost):.2f}",
+                 "<= 0.6 (text == quote here)"))
+    rows.append(("output chars/item ref/quote, test server, worst input", f"{max(ratios):.2f}",
+                 "<= 0.6 (text == quote here)"))
     rows.append(("output chars/item ref/quote, gold answers, all", f"{gold_ref / gold_quote:.2f}", "<= 0.6"))
     tokens = bench_cost.gold_tokens()
     if tokens is not None:
