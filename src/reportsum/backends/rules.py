@@ -65,6 +65,11 @@ _PART_SECTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("measures", re.compile(r"整改")),
     ("problems", re.compile(r"存在的?(?:主要)?问题|存在的?不足|困难和问题|问题和不足|不足和问题|短板|差距和不足|困難")),
     ("achievements", re.compile(r"完成情况|完成情況|工作回顾|工作回顧|回顾|回顧|工作总结|工作總結|主要成效|主要成绩|取得的成")),
+    # "重点工作推进情况", "落实情况": a report of what was done, though it names 重点工作.
+    ("achievements", re.compile(
+        r"^(?!.*(?:下一步|明年|今后|打算|计划|計劃|思路|安排|展望|设想)).*"
+        r"(?:推进|推進|落实|落實|开展|開展|进展|進展|执行|執行|运行|運行)情[况況]"
+    )),
     ("plans", re.compile(
         r"工作安排|重点工作|重點工作|工作打算|工作思路|工作计划|工作計劃|主要目标|目标任务|预期目标|总体要求|"
         r"下一步|明年|今年|十五五|工作要点|工作要點|发展规划|努力方向|工作设想|工作目标|工作目標"
@@ -96,12 +101,12 @@ _MEASURE = re.compile(
 )
 _PROBLEM = re.compile(
     r"不足|薄弱|不高|较少|較少|难以|難以|有待|不够|不夠|瓶颈|瓶頸|短板|滞后|制约|缺乏|不强|偏低|"
-    r"不健全|不理想|差距|困难|较弱|欠缺|不平衡|不充分|率低|偏少|较低|不完善|不明显"
+    r"不健全|不理想|差距|困难|较弱|欠缺|不平衡|不充分|率低|偏少|较低|不完善|不明显|缺少"
 )
 # Without a 存在问题 heading only unambiguous shortfall words count, and not where the
 # sentence says what was done about them (针对…不足, 为了补足…短板).
 _PROBLEM_STRONG = re.compile(
-    r"不足|薄弱|不高|较少|較少|难以|難以|有待|不够|不夠|滞后|缺乏|不强|偏低|不健全|不理想|率低|偏少|较低|不完善"
+    r"不足|薄弱|不高|较少|較少|难以|難以|有待|不够|不夠|滞后|缺乏|不强|偏低|不健全|不理想|率低|偏少|较低|不完善|缺少"
 )
 # A lead-in to the problems paragraph (同时，我们也清醒地看到…还面临不少困难和问题。): not an
 # item itself, it makes the clauses after it on the same line problems.
@@ -144,7 +149,7 @@ _ORGANISE_HEAD = re.compile(
     r"多次|定期|每年|每月|每季度|继续|进一步|切实|扎实|精心|专题|牵头|联合|共同|再次|公开)*"
     r"(?:组织|組織|开展|開展|举办|舉辦|召开|召開|举行|承办|主办|走访|宣传|培训|动员|邀请|发放|兑现|设立|設立|"
     r"安排|出台|印发|制定|修订|推行|选派|聘请|成立|组建|签订|征集|开办|上线|资助|检查|排查|接待|协调|收购|"
-    r"否决|化解|慰问|帮扶|调度|督查|巡查|整治|执法|约谈|拜访|带队|(?<!研发|科技|财政|资金)投入)"
+    r"否决|化解|慰问|帮扶|调度|督查|巡查|整治|执法|约谈|拜访|带队|(?<!研发|科技|财政|资金|经费|經費)投入)"
 )
 _GROWTH = re.compile(r"增长|增長|同比|比上年|比去年|获批|荣获|评为|評為|认定为|被认定")
 # counted activities (培训N期、N人次, 走访N家次): counts of what was done, not results.
@@ -183,6 +188,13 @@ _BOILERPLATE = re.compile(
 )
 _LEAD_IN = re.compile(
     r"(?:总结|總結|汇报|匯報|报告|報告)如下|现将|現將|主要表现在|表现在以下|具体如下|主要有以下|情况如下|重点抓好以下"
+)
+# A lead-in to a paragraph of what was done (我们主要在几个方面下了功夫 / 主要做法是 / 采取了以下
+#措施): not an item itself, it makes the paragraph's clauses measures unless they say a result.
+_MEASURE_LEAD = re.compile(
+    r"(?:几|幾|以下|下面|这|這)(?:个|個)?方面(?:下了?功夫|开展|開展|着力|入手|发力|做了|抓)|"
+    r"主要(?:做法|举措|措施)(?:是|有|如下)|(?:采取|採取)了?(?:以下|如下|一系列)(?:措施|举措|做法)|"
+    r"(?:主要|重点)(?:做了|抓了|开展了)(?:以下|如下)"
 )
 # "一是强化政策引导。": an enumerated sub-heading; the sentences after it carry the content.
 _ENUM_TITLE = re.compile(r"^\s*[一二三四五六七八九十]+是[^，,；;：:\d]{2,12}[。：:]?\s*$")
@@ -267,7 +279,13 @@ def _heading_section(heading: Heading) -> str | None:
 
 
 # A heading that names the coming period, not only 目标/任务.
-_FUTURE_TITLE = re.compile(r"明年|下一步|今后|打算|思路|计划|計劃|规划|規劃|安排|20\d\d年|十五五|展望|设想")
+# 计划/规划/安排 name the coming period as nouns (工作计划, 发展规划, 工作安排), not inside a
+# measure's label ("坚持规划引领，强化顶层设计", "实施…计划"): there a verb comes first.
+_FUTURE_TITLE = re.compile(
+    r"明年|下一步|今后|打算|思路|20\d\d年|十五五|展望|设想|"
+    r"^(?!(?:坚持|堅持|强化|強化|加强|加強|推进|推進|实施|實施|聚焦|突出|注重|狠抓|深化|优化|完善|健全|着力|立足|坚定))"
+    r".*(?:计划|計劃|规划|規劃|安排)"
+)
 
 
 def _hint(stack: Sequence[Heading]) -> str | None:
@@ -421,6 +439,10 @@ def _salience(piece: str, section: str) -> float:
     return score
 
 
+_RECURRING = re.compile(r"每年|每月|每季度|每半年|每周|定期|常态化")
+_NEXT_PERIOD = re.compile(r"下一步|明年|今后|力争|20\d\d年(?:底|前|内)")
+
+
 def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
     """The section and score of one clause, or None when it says nothing worth listing.
 
@@ -443,6 +465,11 @@ def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
     intended = (_INTENDED.search(piece) is not None or _PLAN.search(piece) is not None) and not (
         done_mark
     )
+    if intended and hint in ("measures", "achievements") and _RECURRING.search(piece) and not (
+        _PLAN.search(piece) or _NEXT_PERIOD.search(piece)
+    ):
+        # "每年安排科技专项资金不少于1.5亿元" under 主要做法: a standing practice, not a target
+        intended = False
     length_fit = 1.0 if 15 <= len(piece) <= 90 else (-1.0 if len(piece) > 160 else 0.0)
 
     if not figures and not strong and (_PREAMBLE.search(piece) or _FORMULA.search(piece)):
@@ -466,7 +493,7 @@ def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
         return "plans", 1.0 + intended + 0.5 * min(figures, 2) + length_fit
     # an organising verb at the head (组织申报了…, 设立…基金), a counted activity (开展培训4次,
     # 参训660人次) or an action with no result figure
-    if _ORGANISE_HEAD.match(piece) and not _GROWTH.search(piece):
+    if _ORGANISE_HEAD.match(piece) and not _GROWTH.search(piece) and not (strong and results):
         return "measures", mea() + (0.5 if hint == "measures" else 0.0)
     if action_head and not strong and (activity or not results) and (measures or activity):
         return "measures", mea() + (0.5 if hint == "measures" else 0.0)
@@ -511,6 +538,7 @@ def _candidate_pieces(text: str) -> list[_Piece]:
     lead = 0  # clauses since the last heading or paragraph start (headline figures come first)
     plan_line = -1  # the line a plan frame (力争…) was opened in: it spreads over the run of targets
     problem_line = -1  # the line a 清醒看到…困难和问题 lead-in opened: what follows on it is problems
+    measure_line = -1  # the line a 主要在几个方面下了功夫 lead-in opened: what follows on it is measures
     for s, e in sentence_spans(text):
         # the plan frame carries into the next sentence only along an enumeration (二是…)
         if plan_line >= 0 and (line_of(s) != plan_line or not _RUN_ITEM.match(text, s)):
@@ -538,6 +566,11 @@ def _candidate_pieces(text: str) -> list[_Piece]:
         if _PROBLEM_LEAD.search(sentence):
             problem_line = line_no
             continue
+        if measure_line >= 0 and line_no != measure_line:
+            measure_line = -1
+        if _MEASURE_LEAD.search(sentence) and not _FIGURE.search(sentence):
+            measure_line = line_no
+            continue
         if (
             _BOILERPLATE.search(sentence)
             or _LEAD_IN.search(sentence)
@@ -562,6 +595,11 @@ def _candidate_pieces(text: str) -> list[_Piece]:
             section, score = verdict
             if n < _MIN_CJK and not (section == "problems" and _PROBLEM.search(piece)):
                 continue
+            if (
+                measure_line >= 0 and section == "achievements" and hint in (None, "achievements")
+                and not _GROWTH.search(piece) and not _STRONG_ACHIEVED.search(piece)
+            ):
+                section = "measures"
             if problem_line >= 0 and section != "plans" and (
                 _PROBLEM.search(piece) or _ENUM_HEAD.match(piece)
             ):
