@@ -40,7 +40,7 @@ def _model(server, prompt: str) -> Settings:
     )
 
 
-GOLD_SETS = ("seeds", "examples", "styles", "long")
+GOLD_SETS = ("seeds", "examples", "styles", "long", "fresh")
 
 
 @pytest.mark.parametrize(
