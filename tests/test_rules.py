@@ -316,3 +316,27 @@ def test_a_fragment_after_its_subject_stays_with_it():
     text = "全年共获国家各类科技项目170余项,其中科技型中小企业技术创新基金项目91项、国家火炬计划项目33项。"
     got = _items(text)
     assert got["achievements"] == [text.rstrip("。")]
+
+
+def test_bare_title_lines_of_an_unnumbered_report_are_part_headings_not_items():
+    text = ("某县教育局2025年工作总结\n\n主要成绩\n\n全县高考本科上线1862人，上线率提高3.1个百分点。\n\n"
+            "问题与不足\n\n100人以下农村小规模学校57所，音体美课程开不齐。城区学位偏紧，小学一年级报名三年增长38%。\n\n"
+            "下一步打算\n\n新建城区小学2所，增加学位2700个。\n")
+    got = _items(text)
+    joined = "\n".join(t for items in got.values() for t in items)
+    assert "问题与不足" not in joined and "主要成绩" not in joined and "下一步打算" not in joined
+    # under 问题与不足, figures and all, the paragraph's clauses are problems, not results
+    assert "100人以下农村小规模学校57所，音体美课程开不齐" in got["problems"]
+    assert "城区学位偏紧，小学一年级报名三年增长38%" in got["problems"]
+    assert got["plans"] == ["新建城区小学2所，增加学位2700个"]
+    assert got["achievements"] == ["全县高考本科上线1862人，上线率提高3.1个百分点"]
+
+
+def test_a_heading_reporting_progress_is_a_review_part_and_a_measure_label_is_not_a_plan():
+    text = ("某区科技局2024年度工作报告\n一、重点工作推进情况\n修订《科技专项资金管理办法》，推行奖补免申即享，兑现奖补5260万元。\n"
+            "二、主要做法\n（一）坚持规划引领，强化顶层设计。每年年初召开全区科技创新大会，每年安排科技专项资金不少于1.5亿元。\n"
+            "三、2025年工作计划\n力争新增高新技术企业40家。\n")
+    got = _items(text)
+    assert any(t.startswith("修订《科技专项资金管理办法》") for t in got["measures"]), got
+    assert any("不少于1.5亿元" in t for t in got["measures"]), got  # a standing practice
+    assert got["plans"] == ["力争新增高新技术企业40家"], got

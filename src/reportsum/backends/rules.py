@@ -112,7 +112,7 @@ _PROBLEM_STRONG = re.compile(
 # item itself, it makes the clauses after it on the same line problems.
 _PROBLEM_LEAD = re.compile(
     r"清醒(?:地)?(?:看到|认识到)|(?:还|仍|也)(?:存在|面临)(?:着)?(?:一些|不少|许多|诸多)?.{0,12}"
-    r"(?:困难和问题|问题和不足|差距和不足|不足和问题|困难和挑战|问题|不足|差距)[，,。：:]?$"
+    r"(?:困难和问题|问题和不足|差距和不足|不足和问题|困难和挑战|短板弱项|短板和弱项|薄弱环节|问题|不足|差距)[，,。：:]?$"
 )
 _PROBLEM_SOLVED = re.compile(r"解决|解決|克服|缓解|緩解|破解|针对|針對|补足|弥补|补齐|为了|为此|面对")
 _PLAN = re.compile(
@@ -137,7 +137,7 @@ _ACTION_HEAD = re.compile(
     r"^[^，,；;：:]{0,10}?(?:积极|认真|大力|全面|深入|先后|还|共|全年|主动|及时|专门|相继|广泛|着力|重点|"
     r"多次|定期|每年|每月|每季度|继续|进一步|切实|扎实|精心|成功|专题|牵头|联合|共同)*"
     r"(?:开展|組織|组织|举办|舉辦|召开|召開|实施|實施|出台|推行|设立|設立|建立|成立|制定|修订|走访|"
-    r"选派|聘请|签订|宣传|培训|引进|上线|组建|印发|下发|编制|启动|搭建|举行|邀请|协助|帮助|动员|"
+    r"选派|聘请|签订|宣传|培训|引进|上线(?![\d率人])|组建|印发|下发|编制|启动|搭建|举行|邀请|协助|帮助|动员|"
     r"指导|兑现|安排|落实|坚持|推进|推动|加强|强化|深化|完善|健全|优化|抓|发放|争取|申报|"
     r"召集|部署|筹办|承办|主办|配合|督促|检查|整合|创新|建设|打造|构建|实行|落地|引导|鼓励|支持|"
     r"扶持|保证|保障|投入|资助|奖励|表彰|调处|查处|受理|办理|评审|审核|考核|纳入|将)"
@@ -148,7 +148,7 @@ _ORGANISE_HEAD = re.compile(
     r"^[^，,；;：:]{0,10}?(?:积极|认真|大力|全面|深入|先后|还|共|全年|主动|及时|专门|相继|广泛|着力|重点|"
     r"多次|定期|每年|每月|每季度|继续|进一步|切实|扎实|精心|专题|牵头|联合|共同|再次|公开)*"
     r"(?:组织|組織|开展|開展|举办|舉辦|召开|召開|举行|承办|主办|走访|宣传|培训|动员|邀请|发放|兑现|设立|設立|"
-    r"安排|出台|印发|制定|修订|推行|选派|聘请|成立|组建|签订|征集|开办|上线|资助|检查|排查|接待|协调|收购|"
+    r"安排|出台|印发|制定|修订|推行|选派|聘请|成立|组建|签订|征集|开办|上线(?![\d率人])|资助|检查|排查|接待|协调|收购|"
     r"否决|化解|慰问|帮扶|调度|督查|巡查|整治|执法|约谈|拜访|带队|(?<!研发|科技|财政|资金|经费|經費)投入)"
 )
 _GROWTH = re.compile(r"增长|增長|同比|比上年|比去年|获批|荣获|评为|評為|认定为|被认定")
@@ -318,6 +318,25 @@ def _is_doc_title(text: str, s: int, e: int) -> bool:
         and not re.search(r"[，,。；;：:]", line)
         and _DOC_TITLE.search(line) is not None
     )
+
+
+_BARE_TITLE_MAX = 12
+
+
+def _bare_title(text: str, s: int, e: int) -> Heading | None:
+    """A section title on a line of its own with no outline marker ("主要成绩", "问题与不足",
+    "下一步打算"): short, no punctuation or figure, naming a section. As a part heading (the
+    level of 一、) it gives the paragraphs under it their prior, and is not an item itself."""
+    line_start = text.rfind("\n", 0, s) + 1
+    line_end = text.find("\n", e)
+    line_end = len(text) if line_end < 0 else line_end
+    line = text[line_start:line_end].strip()
+    if line != text[s:e].strip() or not 2 <= len(line) <= _BARE_TITLE_MAX:
+        return None
+    if re.search(r"[，,。；;：:！!？?、\d]", line):
+        return None
+    heading = Heading(s, e, 2, "", line)
+    return heading if _heading_section(heading) is not None else None
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:
@@ -559,6 +578,15 @@ def _candidate_pieces(text: str) -> list[_Piece]:
         at = heading_at.get(s)
         if at is not None and _cjk(text[at.end : e]) < _MIN_CJK:
             continue  # the sentence is the heading
+        bare = _bare_title(text, s, e)
+        if bare is not None:
+            # "问题与不足" alone on its line, no marker: a part heading of an unnumbered report
+            while stack and stack[-1].level >= bare.level:
+                stack.pop()
+            stack.append(bare)
+            lead = 0
+            plan_line = -1
+            continue
         sentence = text[s:e]
         line_no = line_of(s)
         if problem_line >= 0 and line_no != problem_line:
