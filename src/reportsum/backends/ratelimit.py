@@ -263,13 +263,13 @@ class AdaptiveLimiter:
             since = max(marks[-1], until - self.RATE_WINDOW)
             recent = sum(1 for t in self._successes if since < t <= until)
             measured = recent / (until - since) if recent >= 2 else None
-        elif self._learned_per_s is None:
+        if measured is None and self._learned_per_s is None:
             window = min(self.RATE_WINDOW, now - self._first_start)
             recent = sum(1 for t in self._successes if t >= now - window)
             if window > 0 and recent >= 2:
                 self._learned_per_s = 0.9 * recent / window
-        elif self._learned_per_s is not None:
-            self._learned_per_s *= self.QUICK_CUT
+        elif measured is None and self._learned_per_s is not None:
+            self._learned_per_s *= self.QUICK_CUT  # too little to measure: cut all the same
         self._pace_measured = measured is not None
         if measured is not None:
             allowed = self.MEASURED_SHARE * measured
