@@ -32,9 +32,9 @@ from reportsum.cli.common import (
 )
 from reportsum.models import DocumentSummary, FileSummary
 from reportsum.outputs.render import render
-from reportsum.pipeline import DEFAULT_CHUNK_CHARS, FileOutcome, Settings
+from reportsum.pipeline import FileOutcome
 from reportsum.runs.outfolder import OutputCollision, OutputFolder
-from reportsum.runs.runner import run_batch
+from reportsum.runs.runner import run_batch, settings_from_record
 from reportsum.runs.store import StoreError
 from reportsum.stages.ingest import RawDocument
 
@@ -221,19 +221,14 @@ def regenerate(
         except StoreError as exc:
             raise fail_usage(str(exc)) from None
         old = row.settings
-        settings = settings_or_exit(Settings(
+        settings = settings_or_exit(settings_from_record(
+            old,
             backend=value(backend) or row.backend,
             model=model or row.model,
             base_url=base_url or old.get("base_url"),
             api_key=api_key,
             mode=value(mode) or row.mode or "tools",
-            evidence=str(old.get("evidence") or "quote"),
-            concurrency=int(old.get("concurrency") or 4),
-            chunk_chars=int(old.get("chunk_chars") or DEFAULT_CHUNK_CHARS),
             prompt=prompt or str(old.get("prompt") or "default"),
-            max_reasks=int(old.get("max_reasks") or 2),
-            all_items=bool(old.get("all_items") or False),
-            max_tokens=int(old["max_tokens"]) if old.get("max_tokens") else None,
         ))
         raws = []
         unread = 0

@@ -55,7 +55,6 @@ from reportsum.engines.transport import (
 from reportsum.grounding.ground import GroundingSource
 from reportsum.models import Usage
 from reportsum.pipeline import (
-    DEFAULT_CHUNK_CHARS,
     ConfigError,
     ExtractionFailed,
     FileOutcome,
@@ -65,7 +64,7 @@ from reportsum.pipeline import (
     stamp_run,
     summarise_raw,
 )
-from reportsum.runs.runner import _settings_record
+from reportsum.runs.runner import _settings_record, settings_from_record
 from reportsum.runs.store import Store, StoreCache, StoreRecorder, safe_url
 from reportsum.stages.chunk import Chunk
 from reportsum.stages.clean import clean
@@ -177,16 +176,7 @@ def job_id_for(settings: Settings, inputs: Sequence[tuple[str, str]], route: str
 def _load_job(store: Store, row: tuple[Any, ...]) -> Job:
     jid, created, route, settings_json, inputs_json, roots_json, out, fmt, endpoint = row
     s = json.loads(settings_json)
-    settings = Settings(
-        backend="openai", model=s.get("model"), base_url=s.get("base_url"), mode=s.get("mode") or "tools",
-        evidence=str(s.get("evidence") or "quote"),
-        concurrency=int(s.get("concurrency") or 4),
-        chunk_chars=int(s.get("chunk_chars") or DEFAULT_CHUNK_CHARS),
-        prompt=str(s.get("prompt") or "default"), max_reasks=int(s.get("max_reasks") or 0),
-        timeout=float(s.get("timeout") or 120.0), max_retries=int(s.get("max_retries") or 0),
-        all_items=bool(s.get("all_items") or False),
-        max_tokens=int(s["max_tokens"]) if s.get("max_tokens") else None,
-    )
+    settings = settings_from_record(s, backend="openai")
     return Job(id=jid, route=route, settings=settings,
                inputs=[(i["path"], i["sha256"]) for i in json.loads(inputs_json)],
                roots=json.loads(roots_json), out=out, fmt=fmt, endpoint=endpoint, created=created,

@@ -9,9 +9,10 @@ closes the run with its usage and outcome.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from reportsum.backends.base import BackendFatal
 from reportsum.models import FileSummary, Usage
@@ -67,6 +68,15 @@ def _settings_record(settings: Settings) -> dict[str, object]:
         "all_items": settings.all_items,
         "max_tokens": settings.max_tokens,
     }
+
+
+def settings_from_record(record: Mapping[str, Any], **overrides: Any) -> Settings:
+    """The settings a recorded run or batch job ran under (`_settings_record` and what a job
+    adds): every recorded field, the defaults for those absent or null; `overrides` win.
+    One inverse of the record, so a field added to Settings is never dropped on the way back."""
+    names = {f.name for f in fields(Settings)}
+    kept = {k: v for k, v in record.items() if k in names and v is not None}
+    return Settings(**{**kept, **overrides})
 
 
 def run_batch(
