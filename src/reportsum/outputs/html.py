@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, select_autoescape
 
-from reportsum.models import SECTION_LABELS, SECTIONS, FileSummary
+from reportsum.models import SECTION_LABELS, SECTIONS, FileSummary, SummaryItem
 
 INDEX_NAME = "index.html"
 
@@ -99,6 +100,7 @@ ul{padding-left:0;margin:.2em 0}
 .error{color:#900}
 </style></head>
 <body>
+{% macro item(it) %}<li class="item{% if not it.located %} no-ev{% endif %}" data-target="{{ it.id }}" tabindex="0"{% if it.evidence %} title="{{ it.evidence }}"{% endif %}>{% if it.section %}[{{ it.section }}] {% endif %}{{ it.text }}{% for w in it.warnings %} <span class="iw">⚠ {{ w }}</span>{% endfor %}</li>{% endmacro %}
 <header><strong>{{ title }}</strong> <span class="src">· {{ source }}</span></header>
 <main>
 <section id="summary">
@@ -109,11 +111,11 @@ ul{padding-left:0;margin:.2em 0}
 {% for w in doc.warnings %}<p class="warn">⚠ {{ w }}</p>{% endfor %}
 {% for sec in doc.sections %}
 <h2>{{ sec.label }} ({{ sec.entries|length }})</h2>
-<ul>{% for it in sec.entries %}<li class="item{% if not it.located %} no-ev{% endif %}" data-target="{{ it.id }}" tabindex="0"{% if it.evidence %} title="{{ it.evidence }}"{% endif %}>{{ it.text }}{% for w in it.warnings %} <span class="iw">⚠ {{ w }}</span>{% endfor %}</li>
+<ul>{% for it in sec.entries %}{{ item(it) }}
 {% else %}<li class="none">未找到 none found</li>{% endfor %}</ul>
 {% endfor %}
 {% if doc.minor %}<details class="minor"><summary>其他 Minor ({{ doc.minor|length }}) · 长报告中按重要性排在后面的要点（--all-items 将其留在各自类别中）</summary>
-<ul>{% for it in doc.minor %}<li class="item{% if not it.located %} no-ev{% endif %}" data-target="{{ it.id }}" tabindex="0"{% if it.evidence %} title="{{ it.evidence }}"{% endif %}>[{{ it.section }}] {{ it.text }}{% for w in it.warnings %} <span class="iw">⚠ {{ w }}</span>{% endfor %}</li>
+<ul>{% for it in doc.minor %}{{ item(it) }}
 {% endfor %}</ul></details>{% endif %}
 {% if doc.rejected %}<div class="rejected"><h2>未通过核验 Rejected ({{ doc.rejected|length }})</h2>
 <ul>{% for r in doc.rejected %}<li>[{{ r.section }}] {{ r.text }}{% if r.evidence %}<div class="quote">“{{ r.evidence }}”</div>{% endif %}{% for reason in r.reasons %}<div class="why">✗ {{ reason }}</div>{% endfor %}</li>
@@ -174,25 +176,20 @@ def render_html(summary: FileSummary, source_text: str) -> str:
     for doc in summary.documents:
         d = doc.document
         sections = []
-        for name in SECTIONS:
-            items = []
-            for k, item in enumerate(doc.section(name)):
-                item_id = f"ev-{d.index}-{name}-{k}"
-                if item.span is not None:
-                    marks.append((item.span[0], item.span[1], item_id))
-                numbers.extend(n.span for n in item.numbers)
-                items.append({"id": item_id, "text": item.text, "evidence": item.evidence,
-                              "located": item.span is not None, "warnings": item.warnings})
-            sections.append({"label": SECTION_LABELS[name], "entries": items})
-        minor = []
-        for k, item in enumerate(doc.minor):
-            item_id = f"ev-{d.index}-minor-{k}"
+
+        def entry(item: SummaryItem, item_id: str, section: str | None = None) -> dict[str, Any]:
+            """An item of the page; its evidence span and numbers are marked in the source."""
             if item.span is not None:
                 marks.append((item.span[0], item.span[1], item_id))
             numbers.extend(n.span for n in item.numbers)
-            minor.append({"id": item_id, "text": item.text, "evidence": item.evidence,
-                          "section": SECTION_LABELS.get(item.section, item.section),
-                          "located": item.span is not None, "warnings": item.warnings})
+            return {"id": item_id, "text": item.text, "evidence": item.evidence, "section": section,
+                    "located": item.span is not None, "warnings": item.warnings}
+
+        for name in SECTIONS:
+            items = [entry(item, f"ev-{d.index}-{name}-{k}") for k, item in enumerate(doc.section(name))]
+            sections.append({"label": SECTION_LABELS[name], "entries": items})
+        minor = [entry(item, f"ev-{d.index}-minor-{k}", SECTION_LABELS.get(item.section, item.section))
+                 for k, item in enumerate(doc.minor)]
         docs.append({
             "index": d.index,
             "title": d.title or f"{d.source} #{d.index}",
