@@ -306,14 +306,20 @@ def _hint(stack: Sequence[Heading]) -> str | None:
     return inner
 
 
-def _is_doc_title(text: str, s: int, e: int) -> bool:
-    """A report title on its own line ("区科技工作汇报材料"): it starts a new context."""
+def _own_line(text: str, s: int, e: int) -> str | None:
+    """The sentence `text[s:e]` stripped, when it is its line's whole content; else None."""
     line_start = text.rfind("\n", 0, s) + 1
     line_end = text.find("\n", e)
     line_end = len(text) if line_end < 0 else line_end
     line = text[line_start:line_end].strip()
+    return line if line == text[s:e].strip() else None
+
+
+def _is_doc_title(text: str, s: int, e: int) -> bool:
+    """A report title on its own line ("区科技工作汇报材料"): it starts a new context."""
+    line = _own_line(text, s, e)
     return (
-        line == text[s:e].strip()
+        line is not None
         and len(line) <= 30
         and not re.search(r"[，,。；;：:]", line)
         and _DOC_TITLE.search(line) is not None
@@ -327,11 +333,8 @@ def _bare_title(text: str, s: int, e: int) -> Heading | None:
     """A section title on a line of its own with no outline marker ("主要成绩", "问题与不足",
     "下一步打算"): short, no punctuation or figure, naming a section. As a part heading (the
     level of 一、) it gives the paragraphs under it their prior, and is not an item itself."""
-    line_start = text.rfind("\n", 0, s) + 1
-    line_end = text.find("\n", e)
-    line_end = len(text) if line_end < 0 else line_end
-    line = text[line_start:line_end].strip()
-    if line != text[s:e].strip() or not 2 <= len(line) <= _BARE_TITLE_MAX:
+    line = _own_line(text, s, e)
+    if line is None or not 2 <= len(line) <= _BARE_TITLE_MAX:
         return None
     if re.search(r"[，,。；;：:！!？?、\d]", line):
         return None
@@ -459,7 +462,7 @@ def _salience(piece: str, section: str) -> float:
 
 
 _RECURRING = re.compile(r"每年|每月|每季度|每半年|每周|定期|常态化")
-_NEXT_PERIOD = re.compile(r"下一步|明年|今后|力争|20\d\d年(?:底|前|内)")
+_BY_YEAR = re.compile(r"20\d\d年(?:底|前|内)")  # a deadline (下一步/明年/力争 are _PLAN's)
 
 
 def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
@@ -485,7 +488,7 @@ def _classify(piece: str, hint: str | None) -> tuple[str, float] | None:
         done_mark
     )
     if intended and hint in ("measures", "achievements") and _RECURRING.search(piece) and not (
-        _PLAN.search(piece) or _NEXT_PERIOD.search(piece)
+        _PLAN.search(piece) or _BY_YEAR.search(piece)
     ):
         # "每年安排科技专项资金不少于1.5亿元" under 主要做法: a standing practice, not a target
         intended = False
