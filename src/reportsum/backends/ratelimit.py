@@ -133,7 +133,6 @@ class AdaptiveLimiter:
         self._clock = clock
         self._paused_until = 0.0
         self._next_start = 0.0
-        self._last_cut = -math.inf
         self._backoff = self.BACKOFF_START
         self._requests_per_s: float | None = None
         self._tokens_per_s: float | None = None
@@ -215,8 +214,7 @@ class AdaptiveLimiter:
             if started >= self._last_cut:
                 self.limit = max(1.0, self.limit / 2)
                 self._slow_start = False
-                self._learn_rate(now)
-                self._last_cut = now
+                self._learn_rate(now)  # records this round's 429: the last cut
                 self.stats.cuts += 1
             delay = retry_delay(headers)
             if delay is None:
@@ -241,6 +239,11 @@ class AdaptiveLimiter:
         self._changed.set()
         self._changed = asyncio.Event()
 
+    @property
+    def _last_cut(self) -> float:
+        """When the in-flight limit was last cut (the newest 429 round), -inf before any."""
+        return self._refusals[-1] if self._refusals else -math.inf
+
     def _learn_rate(self, now: float) -> None:
         """At a 429 (once per round): the pace a silent provider allows.
 
@@ -252,8 +255,6 @@ class AdaptiveLimiter:
         a second of the last mark cut the pace by a fifth instead (and the pace grows back ten
         times faster than from a measured one), until a measurement holds.
         """
-        if self._first_start is None:
-            return
         measured: float | None = None
         # Requests are counted by when they started (were admitted), up to a round trip ago:
         # the later ones may still be on their way.
@@ -263,7 +264,7 @@ class AdaptiveLimiter:
             since = max(marks[-1], until - self.RATE_WINDOW)
             recent = sum(1 for t in self._successes if since < t <= until)
             measured = recent / (until - since) if recent >= 2 else None
-        if measured is None and self._learned_per_s is None:
+        if measured is None and self._learned_per_s is None and self._first_start is not None:
             window = min(self.RATE_WINDOW, now - self._first_start)
             recent = sum(1 for t in self._successes if t >= now - window)
             if window > 0 and recent >= 2:
