@@ -29,6 +29,17 @@ def test_joins_a_line_wrapped_in_the_middle_of_a_sentence():
     assert sentences(text)[0] == "人才是实现科技进步、经济\n腾飞的决定性因素。"
 
 
+def test_a_short_title_line_in_wrapped_text_is_not_a_wrap_even_before_a_short_sentence():
+    # A PDF's text: lines wrapped at ~45 characters, paragraphs without blank lines between.
+    text = ("还有一点，一些学校的安全管理还有薄弱环节，寄宿制学校夜间值守人员不足，宿\n"
+            "管员年龄普遍偏大。\n下一步打算\n明年主要想干这么几件事。\n")
+    assert sentences(text) == [
+        "还有一点，一些学校的安全管理还有薄弱环节，寄宿制学校夜间值守人员不足，宿\n管员年龄普遍偏大。",
+        "下一步打算",
+        "明年主要想干这么几件事。",
+    ]
+
+
 def test_joins_a_long_wrapped_line_even_when_the_next_line_starts_with_a_digit():
     text = ("组织企业申报国家、省市级科技计划项目达200多项,立项132项,获得市级以上\n"
             "财政科技资金首次突破2000万元。")

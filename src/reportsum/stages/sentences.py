@@ -147,6 +147,9 @@ def _analyse(text: str) -> _Analysis:
     headings: list[Heading] = []
     cuts: set[int] = set()
     prev_complete = True
+    # A soft wrap happens only on a full line: a line a third of the widest one long cannot
+    # be one, whatever the next line reads like ("下一步打算\n明年主要想干这么几件事。" in a PDF).
+    wrap_width = max((le - ls for ls, le in lines), default=0)
     for i, (ls, le) in enumerate(lines):
         cs = _content_start(text, ls, le)
         line = text[cs:le]
@@ -177,7 +180,7 @@ def _analyse(text: str) -> _Analysis:
             _ends_complete(line)
             or heading_to_end
             or (len(stripped) <= _TITLE_LINE_MAX and not _PROSE_PUNCT.search(stripped)
-                and not _continues(text, nxt))
+                and (not _continues(text, nxt) or 3 * len(stripped.strip()) <= wrap_width))
             or (_ENUMERATION.match(line) is not None and len(stripped) <= _ENUM_LINE_MAX)
         )
         if prev_complete:
